@@ -16,7 +16,8 @@ typedef struct {
 
 #define DSF_JSON_MAX_DEPTH 64   /* deeper input is refused, jansson allows 2048 */
 
-/* Parses exactly one JSON value from buf (len bytes; need not be NUL-ended).
+/* Parses exactly one JSON value (any type, scalars too) from buf (len bytes;
+ * need not be NUL-ended); duplicate keys allowed, the last one wins.
  * Returns DSF_EINPUT with err filled on malformed input, DSF_ETOOBIG when
  * nested deeper than DSF_JSON_MAX_DEPTH. */
 apr_status_t dsf_json_parse(dsf_json_t **pj, apr_pool_t *p, const char *buf,
@@ -31,8 +32,13 @@ const char *dsf_json_dump(const dsf_json_t *j, apr_pool_t *p, apr_size_t *plen);
 int dsf_json_is_object(const dsf_json_t *j);
 int dsf_json_is_array(const dsf_json_t *j);
 int dsf_json_is_string(const dsf_json_t *j);
+int dsf_json_is_null(const dsf_json_t *j);
+/* "an object", "an array", "a string", "a number", "a boolean", "null";
+ * for messages such as "expected a JSON object or array, got a number". */
+const char *dsf_json_type_name(const dsf_json_t *j);
 
-/* Borrowed children share the parent's pool lifetime; NULL when absent. */
+/* Children are wrappers allocated from p holding their own reference: valid
+ * for p's lifetime whatever happens to the parent. NULL when absent. */
 dsf_json_t *dsf_json_get(const dsf_json_t *j, const char *key, apr_pool_t *p);
 const char *dsf_json_get_str(const dsf_json_t *j, const char *key);  /* NULL unless a string */
 int dsf_json_get_bool(const dsf_json_t *j, const char *key, int dflt);
@@ -52,7 +58,8 @@ apr_status_t dsf_json_append(dsf_json_t *array, dsf_json_t *child);
 apr_status_t dsf_json_append_str(dsf_json_t *array, const char *s);
 apr_status_t dsf_json_append_int(dsf_json_t *array, long long v);
 
-/* Writes s as a JSON string literal (with quotes) into an APR string. */
+/* Writes s (exactly len bytes) as a JSON string literal, quotes included,
+ * into an APR string; NULL when s is not valid UTF-8. */
 const char *dsf_json_quote(apr_pool_t *p, const char *s, apr_size_t len);
 
 #endif
