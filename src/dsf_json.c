@@ -5,6 +5,8 @@
  * got with dsf_json_get/dsf_json_at takes its own reference too, so it stays
  * valid for the lifetime of the pool it was allocated from even if the parent
  * dies first or the parent's slot is overwritten. */
+#include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -65,6 +67,16 @@ static int json_too_deep(const char *buf, apr_size_t len, int max)
     return 0;
 }
 
+/* jansson quotes the offending input ("near '...'"): keep the message
+ * printable ASCII, since it goes back to the client and into logs. */
+static void sanitize(char *dst, const char *src, apr_size_t size)
+{
+    apr_size_t i;
+    for (i = 0; i + 1 < size && src[i]; i++)
+        dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+    dst[i] = '\0';
+}
+
 apr_status_t dsf_json_parse(dsf_json_t **pj, apr_pool_t *p, const char *buf,
                             apr_size_t len, dsf_json_error_t *err)
 {
@@ -90,7 +102,7 @@ apr_status_t dsf_json_parse(dsf_json_t **pj, apr_pool_t *p, const char *buf,
             err->line = jerr.line > 0 ? jerr.line : 0;
             err->column = jerr.column > 0 ? jerr.column : 0;
             err->position = jerr.position > 0 ? (apr_size_t)jerr.position : 0;
-            apr_cpystrn(err->text, jerr.text, sizeof(err->text));
+            sanitize(err->text, jerr.text, sizeof(err->text));
         }
         rv = DSF_EINPUT;
         goto leave;
@@ -110,26 +122,193 @@ dsf_json_t *dsf_json_array(apr_pool_t *p)
     return json_wrap(p, json_array(), 1);
 }
 
+/* Compact serialisation, our own rather than json_dumpb() for two things a
+ * receptor would notice: jansson prints reals with 17 digits (0.1 comes out
+ * as 0.10000000000000001), and it writes U+FFFE/U+FFFF raw, which SQS
+ * refuses in a message body. Output is otherwise what JSON_COMPACT gives. */
+typedef struct {
+    char *buf;
+    apr_size_t len, cap;
+    int failed;
+} dump_buf_t;
+
+#define DUMP_MAX_DEPTH 2048     /* as jansson's parser; also stops cycles */
+
+static void dump_put(dump_buf_t *b, const char *s, apr_size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        apr_size_t cap = b->cap ? b->cap : 256;
+        char *nb;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        if (!(nb = realloc(b->buf, cap))) {
+            b->failed = 1;
+            return;
+        }
+        b->buf = nb;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+}
+
+static void dump_string(dump_buf_t *b, const char *s, apr_size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    apr_size_t i, run = 0;
+    char esc[7];
+
+    dump_put(b, "\"", 1);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *e = NULL;
+        apr_size_t elen = 2, skip = 1;
+
+        if (c == '"')       e = "\\\"";
+        else if (c == '\\') e = "\\\\";
+        else if (c == '\n') e = "\\n";
+        else if (c == '\r') e = "\\r";
+        else if (c == '\t') e = "\\t";
+        else if (c == '\b') e = "\\b";
+        else if (c == '\f') e = "\\f";
+        else if (c < 0x20) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            e = esc;
+            elen = 6;
+        }
+        else if (c == 0xEF && i + 2 < n && (unsigned char)s[i + 1] == 0xBF
+                 && ((unsigned char)s[i + 2] & 0xFE) == 0xBE) {
+            /* U+FFFE, U+FFFF: noncharacters SQS refuses; the escape is plain ASCII. */
+            e = (unsigned char)s[i + 2] == 0xBE ? "\\ufffe" : "\\uffff";
+            elen = 6;
+            skip = 3;
+        }
+        if (!e) {
+            run++;
+            continue;
+        }
+        dump_put(b, s + i - run, run);
+        run = 0;
+        dump_put(b, e, elen);
+        i += skip - 1;
+    }
+    dump_put(b, s + n - run, run);
+    dump_put(b, "\"", 1);
+}
+
+/* The shortest %.Ng that reads back as the same double, written out in full
+ * (100.0, not 1e2) below 1e16 where that adds no digits of noise, always
+ * with a '.' or an exponent so it stays a real, the exponent without '+' or
+ * leading zeros. */
+static void dump_real(dump_buf_t *b, double v)
+{
+    char tmp[64], out[64], *e;
+    const char *dp = localeconv()->decimal_point;
+    int prec, x;
+    apr_size_t i, o = 0;
+
+    for (prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    if ((e = strchr(tmp, 'e')) != NULL && (x = atoi(e + 1)) >= 0 && x < 16)
+        snprintf(tmp, sizeof(tmp), "%.*g", x + 1, v);
+    for (i = 0; tmp[i] && o < sizeof(out) - 3; i++) {
+        if (dp[0] && dp[0] != '.' && tmp[i] == dp[0])
+            out[o++] = '.';            /* a locale's decimal comma */
+        else
+            out[o++] = tmp[i];
+    }
+    out[o] = '\0';
+    if (!strpbrk(out, ".e")) {
+        memcpy(out + o, ".0", 3);
+    }
+    else if ((e = strchr(out, 'e')) != NULL) {
+        char *d = e + 1, *q;
+        if (*d == '-')
+            d++;
+        for (q = d; *q == '+' || (*q == '0' && q[1]); q++)
+            ;
+        memmove(d, q, strlen(q) + 1);
+    }
+    dump_put(b, out, strlen(out));
+}
+
+static void dump_value(dump_buf_t *b, json_t *j, int depth)
+{
+    char num[32];
+    void *it;
+    apr_size_t i, n;
+
+    if (depth > DUMP_MAX_DEPTH) {
+        b->failed = 1;
+        return;
+    }
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:
+        dump_put(b, "{", 1);
+        for (it = json_object_iter(j), i = 0; it; it = json_object_iter_next(j, it), i++) {
+            if (i)
+                dump_put(b, ",", 1);
+            dump_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
+            dump_put(b, ":", 1);
+            dump_value(b, json_object_iter_value(it), depth + 1);
+        }
+        dump_put(b, "}", 1);
+        break;
+    case JSON_ARRAY:
+        dump_put(b, "[", 1);
+        for (i = 0, n = json_array_size(j); i < n; i++) {
+            if (i)
+                dump_put(b, ",", 1);
+            dump_value(b, json_array_get(j, i), depth + 1);
+        }
+        dump_put(b, "]", 1);
+        break;
+    case JSON_STRING:
+        dump_string(b, json_string_value(j), json_string_length(j));
+        break;
+    case JSON_INTEGER:
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+        dump_put(b, num, strlen(num));
+        break;
+    case JSON_REAL:
+        dump_real(b, json_real_value(j));
+        break;
+    case JSON_TRUE:
+        dump_put(b, "true", 4);
+        break;
+    case JSON_FALSE:
+        dump_put(b, "false", 5);
+        break;
+    case JSON_NULL:
+        dump_put(b, "null", 4);
+        break;
+    }
+}
+
 const char *dsf_json_dump(const dsf_json_t *j, apr_pool_t *p, apr_size_t *plen)
 {
-    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
-    size_t need;
-    char *out;
+    dump_buf_t b = { NULL, 0, 0, 0 };
+    const char *out = NULL;
 
     if (plen)
         *plen = 0;
     if (!j || !j->j)
-        return NULL;
-    /* Measure, then write straight into the pool: no malloc'ed copy. */
-    need = json_dumpb(j->j, NULL, 0, flags);
-    if (!need)
-        return NULL;
-    out = apr_palloc(p, need + 1);
-    if (json_dumpb(j->j, out, need, flags) != need)
-        return NULL;
-    out[need] = '\0';
+        goto leave;
+    dump_value(&b, j->j, 0);
+    if (b.failed || !b.buf)
+        goto leave;
+    out = apr_pstrmemdup(p, b.buf, b.len);
     if (plen)
-        *plen = need;
+        *plen = b.len;
+leave:
+    free(b.buf);
     return out;
 }
 

@@ -52,6 +52,49 @@ static void test_parse_and_dump(void)
     is_int(len, 7, "dump length reported");
 }
 
+static void test_numbers(void)
+{
+    struct { const char *in, *out; } rows[] = {
+        { "[0.1]", "[0.1]" },
+        { "[123.456]", "[123.456]" },
+        { "[100.0]", "[100.0]" },
+        { "[1.5e3]", "[1500.0]" },
+        { "[1e15]", "[1000000000000000.0]" },
+        { "[1E16]", "[1e16]" },
+        { "[1e20]", "[1e20]" },
+        { "[1.0E-7]", "[1e-7]" },
+        { "[0.00012]", "[0.00012]" },
+        { "[-0.0]", "[-0.0]" },
+        { "[-2.5]", "[-2.5]" },
+        { "[0.30000000000000004]", "[0.30000000000000004]" },
+        { "[1.7976931348623157e308]", "[1.7976931348623157e308]" },
+        { "[5e-324]", "[5e-324]" },
+        { "[9223372036854775807,-9223372036854775808]", "[9223372036854775807,-9223372036854775808]" },
+        { "[0,-0,1e0]", "[0,0,1.0]" },
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        is_str(roundtrip(rows[i].in, NULL), rows[i].out, apr_psprintf(pool, "number %s", rows[i].in));
+}
+
+static void test_sqs_safe(void)
+{
+    /* U+FFFE/U+FFFF are refused by SQS in a body: they go out escaped. */
+    is_str(roundtrip("[\"a\xef\xbf\xbf" "b\\uFFFEc\"]", NULL), "[\"a\\uffffb\\ufffec\"]",
+           "U+FFFF and U+FFFE escaped");
+    is_str(roundtrip("[\"\xef\xbf\xbd\xe2\x80\xa8\xf0\x9f\x98\x80\x7f\"]", NULL),
+           "[\"\xef\xbf\xbd\xe2\x80\xa8\xf0\x9f\x98\x80\x7f\"]",
+           "U+FFFD, U+2028, emoji and DEL pass through raw");
+    is_str(roundtrip("[\"\\u0001\\u001f\\b\\f\\r\"]", NULL), "[\"\\u0001\\u001f\\b\\f\\r\"]",
+           "control characters escaped");
+    {
+        apr_status_t rv;
+        ok(roundtrip("{\"k\\u0000ey\":1}", &rv) == NULL && rv == DSF_EINPUT,
+           "a key with \\u0000 is refused (jansson cannot hold it)");
+    }
+}
+
 static void test_errors(void)
 {
     dsf_json_t *j = (dsf_json_t *)1;
@@ -78,6 +121,14 @@ static void test_errors(void)
 
     rv = dsf_json_parse(&j, pool, "[\"\xff\"]", 5, &err);
     is_int(rv, DSF_EINPUT, "invalid UTF-8 refused");
+
+    rv = dsf_json_parse(&j, pool, "[1]\x02", 4, &err);
+    is_str(err.text, "end of file expected near '?'", "reason kept printable ASCII");
+    rv = dsf_json_parse(&j, pool, "[\xc3\xb1]", 4, &err);
+    is_str(err.text, "invalid token near '?" "?'", "... also for UTF-8 in the quoted token");
+
+    rv = dsf_json_parse(&j, pool, "[18446744073709551616]", 22, &err);
+    is_int(rv, DSF_EINPUT, "integers beyond 64 bits refused (a jansson limit)");
 
     rv = dsf_json_parse(&j, pool, "[1,]", 4, NULL);
     is_int(rv, DSF_EINPUT, "NULL err allowed");
@@ -212,6 +263,8 @@ int main(void)
     apr_initialize();
     apr_pool_create(&pool, NULL);
     test_parse_and_dump();
+    test_numbers();
+    test_sqs_safe();
     test_errors();
     test_depth();
     test_access();
