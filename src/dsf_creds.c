@@ -585,8 +585,7 @@ static apr_status_t from_container(fetch_ctx_t *x, found_t *f, const char **why)
     }
     if ((rv = container_token(x, &token, why)) != APR_SUCCESS)
         return rv;
-    hdrs = apr_array_make(x->p, 2, sizeof(dsf_header_t));
-    dsf_header_add(hdrs, "Accept", "application/json");
+    hdrs = apr_array_make(x->p, 1, sizeof(dsf_header_t));
     if (token)
         dsf_header_add(hdrs, "Authorization", token);
     if ((rv = http_get(x, what, "GET", url, hdrs, &req, why)) != APR_SUCCESS)
