@@ -29,6 +29,14 @@ apr_status_t dsf_aws_create(dsf_aws_t **pa, apr_pool_t *p, const dsf_aws_conf_t 
     return APR_SUCCESS;
 }
 
+dsf_aws_t *dsf_aws_on(apr_pool_t *p, const dsf_aws_conf_t *conf, dsf_http_t *http)
+{
+    dsf_aws_t *a = apr_pcalloc(p, sizeof(*a));
+    a->conf = *conf;
+    a->http = http;
+    return a;
+}
+
 const dsf_aws_conf_t *dsf_aws_conf(const dsf_aws_t *a)
 {
     return &a->conf;
