@@ -20,6 +20,7 @@ CFLAGS    ?= -O2 -g
 TEST_CFLAGS = $(CFLAGS) $(WARN) $(APR_CFLAGS) -Iinclude $(EXTRA_CFLAGS)
 
 .PHONY: all clean test check check-unit run deps
+.SECONDARY:
 all: .libs/mod_dosificador.so
 
 .libs/mod_dosificador.so: mod_dosificador.c $(CORE_SRC) $(CORE_HDR)

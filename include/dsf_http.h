@@ -12,6 +12,7 @@ typedef struct {
     apr_size_t max_response;              /* larger bodies are an error, default 1 MiB */
     int verify_tls;                       /* default 1; 0 only by explicit directive */
     const char *ca_file;                  /* optional */
+    int no_proxy;                         /* ignore http_proxy & co (metadata calls) */
 } dsf_http_opts_t;
 
 typedef struct dsf_http_req_t {

@@ -179,6 +179,8 @@ static apr_status_t start_one(dsf_http_t *h, apr_pool_t *p, dsf_http_req_t *req,
     if (h->opts.ca_file)
         SETOPT(c, CURLOPT_CAINFO, h->opts.ca_file);
     SETOPT(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (h->opts.no_proxy)
+        SETOPT(c, CURLOPT_NOPROXY, "*");
     SETOPT(c, CURLOPT_HTTPHEADER, x->hdrs);
     SETOPT(c, CURLOPT_WRITEFUNCTION, on_body);
     SETOPT(c, CURLOPT_WRITEDATA, x);
