@@ -49,6 +49,7 @@
 #define SHM_KEY    "mod_dosificador-shm"
 #define USED_KEY   "mod_dosificador-used"
 #define RESTART_GUARD apr_time_from_sec(2)
+#define REAP_WAIT     apr_time_from_sec(1)
 
 module AP_MODULE_DECLARE_DATA dosificador_module;
 APLOG_USE_MODULE(dosificador);
@@ -478,9 +479,19 @@ static void dispatcher_maint(int reason, void *data, apr_wait_t status)
         apr_proc_other_child_unregister(d);
         break;
     case APR_OC_REASON_UNREGISTER:
-        /* The configuration is going away: let this dispatcher finish its tick. */
-        if (d->proc && d->proc->pid > 0)
+        /* The configuration is going away: the dispatcher finishes its tick
+         * and exits. Reap it here when that is quick (it usually sleeps), so
+         * the MPM does not meet an unknown child; a long tick is not awaited:
+         * the next generation's dispatcher waits for it through the slot. */
+        if (d->proc && d->proc->pid > 0) {
+            apr_time_t until = apr_time_now() + REAP_WAIT;
+            int code;
+            apr_exit_why_e why;
             kill(d->proc->pid, SIGTERM);
+            while (apr_proc_wait(d->proc, &code, &why, APR_NOWAIT) == APR_CHILD_NOTDONE
+                   && apr_time_now() < until)
+                apr_sleep(apr_time_from_msec(20));
+        }
         d->proc = NULL;
         break;
     }
