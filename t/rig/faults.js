@@ -16,11 +16,18 @@
 //       hang    accept requests and never answer them
 //       delay   wait "ms" before forwarding
 //       status  answer "status" (429, 500, 503...) with the service's AWS error shape
+//       partial forward a SendMessageBatch, then report every "every"-th entry
+//               (1-based: every=2 fails entries 2, 4, ...) as Failed with
+//               "code" and "senderFault" instead of Successful
+//       badmd5  forward a SendMessageBatch, then corrupt MD5OfMessageBody of every
+//               "every"-th entry of the answer
 //     "count" applies the mode to the next n matching requests, then reverts to
 //     pass (not for refuse). "match" (a regex on "METHOD PATH TARGET", TARGET
 //     being X-Amz-Target's action) restricts the mode to the requests it matches.
 //   GET  /__fault           current mode and counters
-//   GET  /__fault/log?since=MS   requests seen (time, action, outcome, status)
+//   GET  /__fault/log?since=MS   requests seen (time, action, outcome, status; for
+//                             SQS the QueueUrl and entry count, for Lambda the function,
+//                             the number of objects and, when small, the payload)
 //   POST /__fault/reset     counters and log cleared
 const http = require('http');
 const { URL } = require('url');
@@ -90,7 +97,63 @@ function rid() {
   return require('crypto').randomUUID();
 }
 
+function describe(entry, req, body) {
+  if (opts.service === 'sqs') {
+    try {
+      const j = JSON.parse(body.toString());
+      if (j.QueueUrl) entry.queue = j.QueueUrl;
+      if (Array.isArray(j.Entries)) entry.entries = j.Entries.length;
+      if (j.MaxNumberOfMessages) entry.max = j.MaxNumberOfMessages;
+    } catch (e) { /* not JSON: leave it to the upstream to say so */ }
+    return;
+  }
+  const m = /\/functions\/([^/]+)\/invocations/.exec(req.url);
+  if (!m) return;
+  entry.fn = decodeURIComponent(m[1]);
+  try {
+    const j = JSON.parse(body.toString());
+    entry.objects = Array.isArray(j) ? j.length : (j && Array.isArray(j.Records) ? j.Records.length : null);
+  } catch (e) {
+    entry.objects = null;
+  }
+  if (body.length <= 8192) entry.body = body.toString();
+}
+
+// Which entries of a SendMessageBatch a partial/badmd5 fault hits.
+function hitIds(reqJson, every) {
+  const ids = new Set();
+  (reqJson.Entries || []).forEach((e, i) => { if ((i + 1) % every === 0) ids.add(e.Id); });
+  return ids;
+}
+
+function partial(s) {
+  return (reqJson, ans) => {
+    const ids = hitIds(reqJson, s.every || 2);
+    const ok = [];
+    ans.Failed = ans.Failed || [];
+    for (const e of ans.Successful || []) {
+      if (ids.has(e.Id)) {
+        ans.Failed.push({ Id: e.Id, SenderFault: !!s.senderFault, Code: s.code || 'InternalError',
+                          Message: 'Injected fault: entry reported failed' });
+      } else ok.push(e);
+    }
+    ans.Successful = ok;
+    return ans;
+  };
+}
+
+function badmd5(s) {
+  return (reqJson, ans) => {
+    const ids = hitIds(reqJson, s.every || 2);
+    for (const e of ans.Successful || []) {
+      if (ids.has(e.Id)) e.MD5OfMessageBody = '00000000000000000000000000000000';
+    }
+    return ans;
+  };
+}
+
 function matches(req, action) {
+  if ((state.mode === 'partial' || state.mode === 'badmd5') && action !== 'SendMessageBatch') return false;
   if (!state.match) return true;
   return new RegExp(state.match).test(`${req.method} ${req.url} ${action}`);
 }
@@ -100,7 +163,7 @@ function record(entry) {
   if (log.length > LOG_MAX) log = log.slice(log.length - LOG_MAX / 2);
 }
 
-function forward(req, res, body, entry) {
+function forward(req, res, body, entry, transform) {
   const headers = Object.assign({}, req.headers);
   headers.host = upstream.host;
   const up = http.request({
@@ -112,9 +175,29 @@ function forward(req, res, body, entry) {
     for (const [k, v] of Object.entries(ur.headers)) {
       if (!/^(connection|keep-alive|transfer-encoding)$/i.test(k)) h[k] = v;
     }
-    res.writeHead(ur.statusCode, h);
-    ur.pipe(res);
-    ur.on('end', () => { entry.ms = Date.now() - entry.t; });
+    if (!transform) {
+      res.writeHead(ur.statusCode, h);
+      ur.pipe(res);
+      ur.on('end', () => { entry.ms = Date.now() - entry.t; });
+      return;
+    }
+    const chunks = [];
+    ur.on('data', (c) => chunks.push(c));
+    ur.on('end', () => {
+      let out = Buffer.concat(chunks);
+      if (ur.statusCode === 200) {
+        try {
+          out = Buffer.from(JSON.stringify(transform(JSON.parse(body.toString()), JSON.parse(out.toString()))));
+        } catch (e) {
+          entry.error = 'transform: ' + e.message;
+        }
+      }
+      h['content-length'] = String(out.length);
+      delete h['content-encoding'];
+      res.writeHead(ur.statusCode, h);
+      res.end(out);
+      entry.ms = Date.now() - entry.t;
+    });
   });
   up.on('error', (e) => {
     counters.upstreamErrors++;
@@ -142,6 +225,7 @@ const server = http.createServer((req, res) => {
     const body = Buffer.concat(chunks);
     const action = actionOf(req);
     const entry = { t: Date.now(), method: req.method, path: req.url, action, bytes: body.length };
+    describe(entry, req, body);
     record(entry);
     counters.requests++;
     const active = state.mode !== 'pass' && matches(req, action);
@@ -163,6 +247,10 @@ const server = http.createServer((req, res) => {
     }
     if (mode === 'delay') {
       setTimeout(() => forward(req, res, body, entry), s.ms || 1000);
+      return;
+    }
+    if (mode === 'partial' || mode === 'badmd5') {
+      forward(req, res, body, entry, mode === 'partial' ? partial(s) : badmd5(s));
       return;
     }
     if (mode === 'status') {
@@ -240,8 +328,8 @@ const control = http.createServer((req, res) => {
       } catch (e) {
         return reply(400, { error: 'body is not JSON: ' + e.message });
       }
-      if (!['pass', 'refuse', 'hang', 'delay', 'status'].includes(next.mode)) {
-        return reply(400, { error: 'mode must be pass|refuse|hang|delay|status' });
+      if (!['pass', 'refuse', 'hang', 'delay', 'status', 'partial', 'badmd5'].includes(next.mode)) {
+        return reply(400, { error: 'mode must be pass|refuse|hang|delay|status|partial|badmd5' });
       }
       if (next.match) {
         try { new RegExp(next.match); } catch (e) { return reply(400, { error: 'bad match: ' + e.message }); }

@@ -19,6 +19,11 @@ function record(fn) {
   };
 }
 
+// One handler per function of serverless.yml, so each record names the
+// function (and so the doser) it came through.
 exports.receptor = record('receptor');
 exports.receptorArn = record('receptor-arn');
-exports.receptorRecords = record('receptor-records');
+exports.receptorFail = record('receptor-fail');
+exports.receptorReload = record('receptor-reload');
+exports.receptorHold = record('receptor-hold');
+exports.receptorRun = record('receptor-run');

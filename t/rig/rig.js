@@ -27,7 +27,7 @@ const SECRET = 'dsfTestSecret/K7MDENG+bPxRfiCYEXAMPLEKEY';
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 
-// Queues every test run gets. "fail" sends a message received 4 times to
+// Queues every test run gets. "fail" moves a message received a 4th time to
 // "fail-dlq", as a real deployment's redrive policy would.
 const DEFAULT_QUEUES = ['hold', 'dose', 'records', 'fail', 'reload', 'faults', 'mpm'];
 
@@ -192,7 +192,7 @@ async function start(o) {
       const dlq = await create('fail-dlq');
       const arn = (await sqs.send(new GetQueueAttributesCommand({
         QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes.QueueArn;
-      await create('fail', { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: '4' }) });
+      await create('fail', { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: '3' }) });
     } else {
       await create(name);
     }

@@ -11,12 +11,14 @@
 //   node t/rig/sqs.js attrs   --queue URL      GetQueueAttributes All, as JSON
 //   node t/rig/sqs.js purge   --queue URL
 //   node t/rig/sqs.js send    --queue URL --body JSON
+//   node t/rig/sqs.js sendbatch --queue URL --bodies JSON-ARRAY-OF-STRINGS
+//   (--endpoint URL talks to another endpoint, e.g. through a fault proxy)
 //
 // Endpoint and credentials come from the rig's environment:
 // DSF_FAUXQS_URL, DSF_AKID, DSF_SECRET, DSF_REGION.
 const {
   SQSClient, ReceiveMessageCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand,
-  PurgeQueueCommand, SendMessageCommand, CreateQueueCommand,
+  PurgeQueueCommand, SendMessageCommand, SendMessageBatchCommand, CreateQueueCommand,
 } = require('@aws-sdk/client-sqs');
 
 function client(endpoint) {
@@ -90,6 +92,13 @@ async function main() {
       break;
     case 'send':
       result = await c.send(new SendMessageCommand({ QueueUrl: a.queue, MessageBody: a.body }));
+      delete result.$metadata;
+      break;
+    case 'sendbatch':
+      result = await c.send(new SendMessageBatchCommand({
+        QueueUrl: a.queue,
+        Entries: JSON.parse(a.bodies).map((b, i) => ({ Id: `e${i}`, MessageBody: b })),
+      }));
       delete result.$metadata;
       break;
     case 'create': {
