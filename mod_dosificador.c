@@ -23,6 +23,7 @@
 
 #include "dsf.h"
 #include "dsf_aws.h"
+#include "dsf_batch.h"
 #include "dsf_conf.h"
 #include "dsf_creds.h"
 #include "dsf_dispatch.h"
@@ -45,6 +46,7 @@
 #define DIR_RETRY_AFTER "DosificadorRetryAfter"
 #define DIR_TLS_VERIFY  "DosificadorTLSVerify"
 #define DIR_CA_FILE     "DosificadorCAFile"
+#define DIR_LINGER      "DosificadorBatchLinger"
 
 #define SHM_KEY    "mod_dosificador-shm"
 #define USED_KEY   "mod_dosificador-used"
@@ -63,6 +65,7 @@ typedef struct {
     apr_proc_t *proc;            /* the dispatcher, 0 pid when not running */
     apr_time_t started;
     apr_pool_t *pconf;
+    dsf_batcher_t *batcher;      /* per child, when threads can share calls */
 } doser_t;
 
 /* Global configuration: only the main server holds it; vhosts share it. */
@@ -76,6 +79,7 @@ typedef struct {
     int retry_after;
     int verify_tls;
     const char *ca_file;
+    apr_interval_time_t linger;
 } srv_conf_t;
 
 typedef struct {
@@ -123,6 +127,7 @@ static void *create_srv(apr_pool_t *p, server_rec *s)
     c->timeout = apr_time_from_sec(10);
     c->retry_after = 5;
     c->verify_tls = 1;
+    c->linger = apr_time_from_msec(2);
     return c;
 }
 
@@ -302,6 +307,19 @@ static const char *set_retry_after(cmd_parms *cmd, void *dc, const char *v)
     return NULL;
 }
 
+static const char *set_linger(cmd_parms *cmd, void *dc, const char *v)
+{
+    const char *err = global_only(cmd);
+    apr_interval_time_t t;
+    if (err)
+        return err;
+    if (dsf_duration_parse(v, &t) != APR_SUCCESS || t > apr_time_from_sec(1))
+        return apr_psprintf(cmd->pool, DIR_LINGER ": must be a duration up to 1s such as "
+                            "2ms, or 0 to send each request's objects alone, got '%s'", v);
+    srv_conf(cmd->server)->linger = t;
+    return NULL;
+}
+
 static const char *set_tls_verify(cmd_parms *cmd, void *dc, int on)
 {
     const char *err = global_only(cmd);
@@ -343,6 +361,9 @@ static const command_rec cmds[] = {
     AP_INIT_FLAG(DIR_TLS_VERIFY, set_tls_verify, NULL, RSRC_CONF,
         "verify AWS's TLS certificates (default on)"),
     AP_INIT_TAKE1(DIR_CA_FILE, set_ca_file, NULL, RSRC_CONF, "CA bundle for TLS verification"),
+    AP_INIT_TAKE1(DIR_LINGER, set_linger, NULL, RSRC_CONF,
+        "how long a small request waits for others to share its SendMessageBatch "
+        "(default 2ms, 0 off)"),
     { NULL }
 };
 
@@ -385,13 +406,6 @@ static void on_stop_signal(int sig)
     dispatcher_stop = 1;
 }
 
-static void make_aws_conf(server_rec *s, dsf_aws_conf_t *aws, apr_pool_t *p,
-                          const doser_t *d, dsf_creds_provider_t *creds)
-{
-    *aws = d->aws;
-    aws->creds = creds;
-}
-
 /* The dispatcher process: unprivileged, never returns. */
 static void dispatcher_main(server_rec *s, doser_t *d)
 {
@@ -421,9 +435,9 @@ static void dispatcher_main(server_rec *s, doser_t *d)
                      "doser %s: dispatcher could not drop privileges; exiting", d->conf.name);
         _exit(APEXIT_CHILDFATAL);
     }
+    aws_conf = d->aws;
     if (dsf_creds_provider_create(&creds, p, &srv_conf(s)->creds) != APR_SUCCESS
-        || (make_aws_conf(s, &aws_conf, p, d, creds),
-            dsf_aws_create(&aws, p, &aws_conf)) != APR_SUCCESS) {
+        || (aws_conf.creds = creds, dsf_aws_create(&aws, p, &aws_conf)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ALERT, 0, s, APLOGNO(10505)
                      "doser %s: dispatcher could not start", d->conf.name);
         _exit(APEXIT_CHILDFATAL);
@@ -613,10 +627,20 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
 static void child_init(apr_pool_t *p, server_rec *s)
 {
     srv_conf_t *c = srv_conf(s);
+    int threads = 1, i;
+
     child.pool = p;
     child.idle = NULL;
     if (!c->order->nelts)
         return;
+    /* Batching across requests needs requests in parallel: threads. */
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    for (i = 0; i < c->order->nelts; i++) {
+        doser_t *d = APR_ARRAY_IDX(c->order, i, doser_t *);
+        d->batcher = NULL;
+        if (c->linger > 0 && threads > 1)
+            dsf_batcher_create(&d->batcher, p, c->linger);
+    }
     apr_thread_mutex_create(&child.mu, APR_THREAD_MUTEX_DEFAULT, p);
     if (dsf_creds_provider_create(&child.creds, p, &c->creds) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10511)
@@ -653,6 +677,24 @@ static void client_put(http_client_t *cl)
 }
 
 /* ---- the ingest handler --------------------------------------------------- */
+
+typedef struct {
+    doser_t *d;
+    srv_conf_t *c;
+    dsf_http_t *http;
+    apr_size_t max_message;
+} send_ctx_t;
+
+/* Sends with the calling thread's client; also the batch leader's sender. */
+static apr_status_t send_now(void *baton, apr_pool_t *p, const char *const *bodies,
+                             const apr_size_t *lens, int n, dsf_sqs_sent_t *results)
+{
+    send_ctx_t *x = baton;
+    dsf_aws_conf_t aws_conf = x->d->aws;
+    aws_conf.creds = child.creds;
+    return dsf_sqs_send(dsf_aws_on(p, &aws_conf, x->http), p, x->d->conf.queue_url,
+                        bodies, lens, n, x->max_message, x->c->timeout, x->d->slot, results);
+}
 
 static int answer(request_rec *r, int status, dsf_json_t *body)
 {
@@ -744,7 +786,7 @@ static int enqueue_handler(request_rec *r)
     apr_size_t *lens, len = 0;
     dsf_sqs_sent_t *res;
     http_client_t *cl;
-    dsf_aws_conf_t aws_conf;
+    send_ctx_t sx;
     dsf_json_t *j, *ids, *results;
     apr_pool_t *call_pool;
     apr_status_t rv;
@@ -803,10 +845,15 @@ static int enqueue_handler(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     /* The call's allocations (requests, responses) die with this subpool. */
     apr_pool_create(&call_pool, r->pool);
-    make_aws_conf(r->server, &aws_conf, call_pool, d, child.creds);
-    rv = dsf_sqs_send(dsf_aws_on(call_pool, &aws_conf, cl->http), call_pool,
-                      d->conf.queue_url, bodies, lens, msgs->nelts, lim.max_message,
-                      c->timeout, d->slot, res);
+    sx.d = d;
+    sx.c = c;
+    sx.http = cl->http;
+    sx.max_message = lim.max_message;
+    if (d->batcher && msgs->nelts < DSF_SQS_MAX_BATCH)
+        rv = dsf_batch_submit(d->batcher, call_pool, bodies, lens, msgs->nelts, res,
+                              send_now, &sx);
+    else
+        rv = send_now(&sx, call_pool, bodies, lens, msgs->nelts, res);
     client_put(cl);
 
     j = dsf_json_object(r->pool);
