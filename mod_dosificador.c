@@ -380,19 +380,19 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     for (i = 0; used && i < used->nelts; i++) {
         used_t *u = &APR_ARRAY_IDX(used, i, used_t);
         if (!apr_hash_get(c->dosers, u->name, APR_HASH_KEY_STRING)) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10501)
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "DSF00501: "
                          DIR_ENQUEUE " %s (%s:%d): doser '%s' is used but never defined "
                          "with " DIR_DOSER, u->name, u->file, u->line, u->name);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
     if (c->order->nelts > DSF_MAX_DOSERS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10502)
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "DSF00502: "
                      DIR_DOSER ": at most %d dosers", DSF_MAX_DOSERS);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (c->order->nelts && dsf_creds_check(&c->creds, ptemp, &why) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10503)
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "DSF00503: "
                      DIR_CREDENTIALS ": no AWS credentials: %s", why);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -431,14 +431,14 @@ static void dispatcher_main(server_rec *s, doser_t *d)
     apr_pool_create(&p, d->pconf);
     ap_close_listeners();
     if (ap_run_drop_privileges(p, s)) {
-        ap_log_error(APLOG_MARK, APLOG_ALERT, 0, s, APLOGNO(10504)
+        ap_log_error(APLOG_MARK, APLOG_ALERT, 0, s, "DSF00504: "
                      "doser %s: dispatcher could not drop privileges; exiting", d->conf.name);
         _exit(APEXIT_CHILDFATAL);
     }
     aws_conf = d->aws;
     if (dsf_creds_provider_create(&creds, p, &srv_conf(s)->creds) != APR_SUCCESS
         || (aws_conf.creds = creds, dsf_aws_create(&aws, p, &aws_conf)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ALERT, 0, s, APLOGNO(10505)
+        ap_log_error(APLOG_MARK, APLOG_ALERT, 0, s, "DSF00505: "
                      "doser %s: dispatcher could not start", d->conf.name);
         _exit(APEXIT_CHILDFATAL);
     }
@@ -456,7 +456,7 @@ static apr_status_t start_dispatcher(server_rec *s, doser_t *d)
     if (rv == APR_INCHILD)
         dispatcher_main(s, d);
     if (rv != APR_INPARENT) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10506)
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "DSF00506: "
                      "doser %s: could not fork the dispatcher", d->conf.name);
         return rv;
     }
@@ -480,7 +480,7 @@ static void dispatcher_maint(int reason, void *data, apr_wait_t status)
         ap_mpm_query(AP_MPMQ_MPM_STATE, &mpm_state);
         if (mpm_state == AP_MPMQ_STOPPING)
             break;
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf, APLOGNO(10507)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ap_server_conf, "DSF00507: "
                      "doser %s: dispatcher exited unexpectedly (status %d); %s",
                      d->conf.name, status,
                      apr_time_now() - d->started < RESTART_GUARD ? "restarting it shortly"
@@ -538,7 +538,7 @@ static apr_status_t attach_shared(server_rec *s)
     apr_pool_userdata_get((void **)&shm, SHM_KEY, pp);
     if (!shm) {
         if ((rv = apr_shm_create(&shm, sizeof(dsf_shared_t), NULL, pp)) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, APLOGNO(10508)
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "DSF00508: "
                          "could not create %" APR_SIZE_T_FMT " bytes of shared memory",
                          sizeof(dsf_shared_t));
             return rv;
@@ -603,14 +603,14 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     if (dsf_http_global_init() != APR_SUCCESS || attach_shared(s) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     if (!c->verify_tls)
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10509)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "DSF00509: "
                      DIR_TLS_VERIFY " off: AWS's certificates are not checked");
     for (i = 0; i < c->order->nelts; i++) {
         doser_t *d = APR_ARRAY_IDX(c->order, i, doser_t *);
         d->pconf = pconf;
         resolve_endpoints(pconf, c, d);
         if (!(d->slot = dsf_stats_slot(shared, d->conf.name))) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10510)
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "DSF00510: "
                          "doser %s: no free shared slot (restart httpd fully to reclaim "
                          "the slots of removed dosers)", d->conf.name);
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -643,7 +643,7 @@ static void child_init(apr_pool_t *p, server_rec *s)
     }
     apr_thread_mutex_create(&child.mu, APR_THREAD_MUTEX_DEFAULT, p);
     if (dsf_creds_provider_create(&child.creds, p, &c->creds) != APR_SUCCESS)
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10511)
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "DSF00511: "
                      "could not set up the AWS credentials provider");
 }
 
@@ -715,7 +715,7 @@ static int answer_error(request_rec *r, int status, dsf_slot_t *slot, int reason
     dsf_json_set_str(j, "error", why);
     if (slot && reason >= 0)
         dsf_count(&slot->rejected[reason], 1);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10512) "rejected (%d): %s", status, why);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "DSF00512: " "rejected (%d): %s", status, why);
     return answer(r, status, j);
 }
 
@@ -798,7 +798,7 @@ static int enqueue_handler(request_rec *r)
     c = srv_conf(r->server);
     dc = ap_get_module_config(r->per_dir_config, &dosificador_module);
     if (!dc->enqueue || !(d = apr_hash_get(c->dosers, dc->enqueue, APR_HASH_KEY_STRING))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10513)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "DSF00513: "
                       "SetHandler dosificador without " DIR_ENQUEUE " naming a doser");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
