@@ -20,17 +20,24 @@ CFLAGS    ?= -O2 -g
 TEST_CFLAGS = $(CFLAGS) $(WARN) $(APR_CFLAGS) -Iinclude $(EXTRA_CFLAGS)
 
 .PHONY: all clean test check check-unit run deps
-.SECONDARY:
 all: .libs/mod_dosificador.so
 
+# apxs echoes every libtool line; keep only the compiler's own words.
+.libs/mod_dosificador.so: | $(BUILD)
+$(BUILD):
+	@mkdir -p $@
 .libs/mod_dosificador.so: mod_dosificador.c $(CORE_SRC) $(CORE_HDR)
-	$(APXS) -c -Wc,"$(WARN) $(CFLAGS) $(EXTRA_CFLAGS)" -Wl,"$(EXTRA_LDFLAGS)" -Iinclude \
-	    -o mod_dosificador.la mod_dosificador.c $(CORE_SRC) $(LIBS)
+	@echo "apxs -c mod_dosificador.c src/*.c"
+	@$(APXS) -c -Wc,"$(WARN) $(CFLAGS) $(EXTRA_CFLAGS)" -Wl,"$(EXTRA_LDFLAGS)" -Iinclude \
+	    -o mod_dosificador.la mod_dosificador.c $(CORE_SRC) $(LIBS) > $(BUILD)/apxs.log 2>&1 \
+	    || { cat $(BUILD)/apxs.log; exit 1; }
+	@grep -E ': (warning|error):' $(BUILD)/apxs.log || true
 
 # --- core unit tests (TAP), one program per t/unit/*.c ---------------------
 CORE_OBJ   := $(patsubst src/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
 UNIT_SRC   := $(sort $(wildcard t/unit/test_*.c))
 UNIT_BIN   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+.SECONDARY: $(CORE_OBJ)
 
 $(BUILD)/core/%.o: src/%.c $(CORE_HDR)
 	@mkdir -p $(@D)

@@ -548,9 +548,12 @@ static apr_status_t attach_shared(server_rec *s)
         apr_pool_userdata_setn(shm, SHM_KEY, NULL, pp);
     }
     shared = apr_shm_baseaddr_get(shm);
-    if (shared->magic != DSF_SHARED_MAGIC) {
+    if (shared->magic != DSF_SHARED_MAGIC || shared->version != DSF_SHARED_VERSION) {
+        /* New, or laid out by another build of the module: start afresh
+         * (every doser's first tick then waits a full window). */
+        memset(shared, 0, sizeof(*shared));
         shared->magic = DSF_SHARED_MAGIC;
-        shared->version = 1;
+        shared->version = DSF_SHARED_VERSION;
     }
     return APR_SUCCESS;
 }

@@ -14,10 +14,15 @@
  * tick, so the next tick is one new window after it. */
 void dsf_sched_configure(dsf_slot_t *s, const dsf_doser_conf_t *d, apr_time_t now);
 
-/* When the next tick may start: the first grid slot after the last one (or,
- * when slots were missed, the first one from now), and never sooner than a
- * window after the last tick's real start. *slot gets the grid slot. */
+/* When the next tick starts: the first grid slot after the last one or, when
+ * slots were missed, the first one from now. Ticks stay on the grid (no
+ * drift); the spacing that the quota needs is kept on the invocations
+ * themselves: see dsf_sched_invoke_at(). *slot gets the grid slot. */
 apr_time_t dsf_sched_next(const dsf_slot_t *s, apr_time_t now, apr_time_t *slot);
+
+/* The earliest time this tick may invoke: a full window after the previous
+ * tick's invocations went out, whatever its receive phase took. */
+apr_time_t dsf_sched_invoke_at(const dsf_slot_t *s);
 
 /* Runs ticks on the grid until *stop is set (SIGTERM) or the parent is gone;
  * a tick under way is finished first. Only one process ticks a doser at a

@@ -38,6 +38,7 @@ typedef struct {
     apr_interval_time_t window;
     apr_time_t last_slot;                 /* slot of the last tick, 0 never */
     apr_time_t last_start;                /* when it really started */
+    apr_time_t last_invoke;               /* when its invocations went out */
     apr_time_t next_start;                /* when the dispatcher plans the next one */
     apr_uint32_t per_minute, per_invocation;
 
@@ -64,7 +65,8 @@ typedef struct {
     dsf_slot_t slots[DSF_MAX_DOSERS];
 } dsf_shared_t;
 
-#define DSF_SHARED_MAGIC 0x44534631u  /* "DSF1" */
+#define DSF_SHARED_MAGIC   0x44534631u  /* "DSF1" */
+#define DSF_SHARED_VERSION 2            /* bump when dsf_shared_t changes */
 
 /* The slot for name, taking a free one when new; NULL when all are used. */
 dsf_slot_t *dsf_stats_slot(dsf_shared_t *sh, const char *name);

@@ -31,7 +31,7 @@ apr_time_t dsf_sched_next(const dsf_slot_t *s, apr_time_t now, apr_time_t *pslot
 {
     apr_interval_time_t w = s->window;
     apr_interval_time_t late = w / 2 < apr_time_from_sec(1) ? w / 2 : apr_time_from_sec(1);
-    apr_time_t slot, start;
+    apr_time_t slot;
 
     if (s->last_slot)
         slot = s->t0 + (floor_div(s->last_slot - s->t0, w) + 1) * w;
@@ -39,11 +39,13 @@ apr_time_t dsf_sched_next(const dsf_slot_t *s, apr_time_t now, apr_time_t *pslot
         slot = s->t0;
     if (slot + late < now)                          /* missed slots are skipped */
         slot = s->t0 + (floor_div(now - s->t0 - 1, w) + 1) * w;
-    start = slot;
-    if (s->last_start && start < s->last_start + w)
-        start = s->last_start + w;
     *pslot = slot;
-    return start;
+    return slot;
+}
+
+apr_time_t dsf_sched_invoke_at(const dsf_slot_t *s)
+{
+    return s->last_invoke ? s->last_invoke + s->window : 0;
 }
 
 static int owner_alive(apr_uint32_t pid)
@@ -98,7 +100,7 @@ apr_status_t dsf_dispatch_run(dsf_aws_t *a, apr_pool_t *p, const dsf_doser_conf_
         s->last_slot = slot;
         s->last_start = apr_time_now();
         apr_pool_create(&tp, p);
-        dsf_dose_tick(a, tp, d, s, &rec);
+        dsf_dose_tick(a, tp, d, s, dsf_sched_invoke_at(s), &s->last_invoke, &rec);
         dsf_stats_tick(s, &rec);
         if (dsf_sqs_depth(a, tp, d->queue_url, s, &vis, &inflight, &delayed) == APR_SUCCESS) {
             s->depth_visible = vis;

@@ -187,7 +187,8 @@ static int settle(dsf_aws_t *a, apr_pool_t *p, const dsf_doser_conf_t *d, dsf_sl
 }
 
 apr_status_t dsf_dose_tick(dsf_aws_t *a, apr_pool_t *p, const dsf_doser_conf_t *d,
-                           dsf_slot_t *slot, dsf_tick_rec_t *rec)
+                           dsf_slot_t *slot, apr_time_t invoke_not_before,
+                           apr_time_t *invoked_at, dsf_tick_rec_t *rec)
 {
     const char *region = dsf_aws_conf(a)->region;
     const char *arn = queue_arn(p, d->queue_url, region);
@@ -223,6 +224,15 @@ apr_status_t dsf_dose_tick(dsf_aws_t *a, apr_pool_t *p, const dsf_doser_conf_t *
         cur->count++;
     }
     sent_upto = nb ? batches[nb - 1].first + batches[nb - 1].count : 0;
+
+    /* The quota is about invocations: keep them a full window after the last
+     * tick's, however long this tick's receive took. */
+    if (nb) {
+        apr_time_t now = apr_time_now();
+        if (invoke_not_before > now)
+            apr_sleep(invoke_not_before - now);
+        *invoked_at = apr_time_now();
+    }
 
     /* Invoke in waves of `parallel`; stop after a wave that met 429/5xx. */
     for (b = 0; b < nb && !stop; ) {
