@@ -26,13 +26,16 @@ apr_status_t dsf_json_parse(dsf_json_t **pj, apr_pool_t *p, const char *buf,
 dsf_json_t *dsf_json_object(apr_pool_t *p);
 dsf_json_t *dsf_json_array(apr_pool_t *p);
 
-/* Compact serialisation (no spaces), allocated from p. */
+/* Compact serialisation (no spaces), allocated from p: reals in their
+ * shortest round-tripping form, U+FFFE/U+FFFF escaped (SQS refuses them). */
 const char *dsf_json_dump(const dsf_json_t *j, apr_pool_t *p, apr_size_t *plen);
 
 int dsf_json_is_object(const dsf_json_t *j);
 int dsf_json_is_array(const dsf_json_t *j);
 int dsf_json_is_string(const dsf_json_t *j);
 int dsf_json_is_null(const dsf_json_t *j);
+/* Same JSON value (object key order ignored); 0 when either is NULL. */
+int dsf_json_equal(const dsf_json_t *a, const dsf_json_t *b);
 /* "an object", "an array", "a string", "a number", "a boolean", "null";
  * for messages such as "expected a JSON object or array, got a number". */
 const char *dsf_json_type_name(const dsf_json_t *j);

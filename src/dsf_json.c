@@ -332,6 +332,11 @@ int dsf_json_is_null(const dsf_json_t *j)
     return j && json_is_null(j->j);
 }
 
+int dsf_json_equal(const dsf_json_t *a, const dsf_json_t *b)
+{
+    return a && b && json_equal(a->j, b->j);
+}
+
 const char *dsf_json_type_name(const dsf_json_t *j)
 {
     if (!j || !j->j)

@@ -78,6 +78,20 @@ static void test_numbers(void)
         is_str(roundtrip(rows[i].in, NULL), rows[i].out, apr_psprintf(pool, "number %s", rows[i].in));
 }
 
+static void test_equal(void)
+{
+    dsf_json_t *a, *b, *c;
+    const char *sa = "{\"x\":[1,2.5,\"s\"],\"y\":null}", *sb = "{ \"y\" : null, \"x\" : [1, 25e-1, \"s\"] }";
+    const char *sc = "{\"x\":[1,2.5,\"t\"],\"y\":null}";
+
+    dsf_json_parse(&a, pool, sa, strlen(sa), NULL);
+    dsf_json_parse(&b, pool, sb, strlen(sb), NULL);
+    dsf_json_parse(&c, pool, sc, strlen(sc), NULL);
+    ok(dsf_json_equal(a, b), "equal values whatever the key order and spelling");
+    ok(!dsf_json_equal(a, c), "a different string makes them differ");
+    ok(!dsf_json_equal(a, NULL), "NULL is equal to nothing");
+}
+
 static void test_sqs_safe(void)
 {
     /* U+FFFE/U+FFFF are refused by SQS in a body: they go out escaped. */
@@ -265,6 +279,7 @@ int main(void)
     test_parse_and_dump();
     test_numbers();
     test_sqs_safe();
+    test_equal();
     test_errors();
     test_depth();
     test_access();
