@@ -43,7 +43,7 @@ for my $rec (@$recs) {
         push @shape, 'attributes.ApproximateReceiveCount'
             unless ref $x->{attributes} eq 'HASH' && defined $x->{attributes}{ApproximateReceiveCount};
         push @shape, 'md5OfBody' unless ($x->{md5OfBody} // '') eq md5_hex($x->{body} // '');
-        my $o = eval { jdec($x->{body}) };
+        my $o = eval { jdec_chars($x->{body}) };
         push @bodies, $x->{body} unless ref $o eq 'HASH' && is_compact($x->{body});
         push @ids, $x->{messageId} if ref $o eq 'HASH' && ($id_of{ object_key($o) } // '') ne $x->{messageId};
     }

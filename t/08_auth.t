@@ -24,7 +24,7 @@ $r = post('/secure', jenc({ tag => $tag, i => 2 }), Authorization => 'Basic ' . 
 is($r->code, 202, 'with credentials: 202');
 my $m = sqs_drain($Q);
 is(scalar @$m, 1, 'one message enqueued');
-is_deeply(eval { jdec($m->[0]{Body}) }, { tag => $tag, i => 2 }, 'the authenticated one');
+is_deeply(eval { jdec_chars($m->[0]{Body}) }, { tag => $tag, i => 2 }, 'the authenticated one');
 
 assert_signed($since, 'auth');
 done_testing();

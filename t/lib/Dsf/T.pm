@@ -9,13 +9,14 @@ use Exporter 'import';
 use Time::HiRes ();
 use JSON::PP ();
 use HTTP::Tiny ();
+use HTTP::Request ();
 use Digest::MD5 ();
 use Test::More ();
 use Apache::TestRequest ();
 use Apache::Test ();
 use Dsf::Env ();
 
-our @EXPORT = qw(now_ms sleep_ms post get_req decode_or_fail jenc jdec tag_for
+our @EXPORT = qw(now_ms sleep_ms post get_req decode_or_fail jenc jdec jdec_chars tag_for
                  sqs sqs_drain sqs_count fault fault_log fault_reset receptor
                  receptor_objects wait_until md5_hex assert_signed
                  ticks_of invocations_of check_dose object_key is_compact);
@@ -27,10 +28,14 @@ my $JSON = JSON::PP->new->utf8(1)->canonical(1)->allow_nonref(1);
 
 sub jenc { $JSON->encode($_[0]) }
 sub jdec { JSON::PP->new->utf8(1)->allow_nonref(1)->decode($_[0]) }
+# For JSON held in a string that was itself inside decoded JSON (an SQS
+# message Body, a record's body): that string is characters, not bytes.
+sub jdec_chars { JSON::PP->new->allow_nonref(1)->decode($_[0]) }
 
 sub now_ms { int(Time::HiRes::time() * 1000) }
 sub sleep_ms { Time::HiRes::sleep($_[0] / 1000) }
-sub md5_hex { Digest::MD5::md5_hex($_[0]) }
+# MD5 of a string's UTF-8 encoding, as SQS computes MD5OfMessageBody.
+sub md5_hex { my $s = $_[0]; utf8::encode($s) if utf8::is_utf8($s); Digest::MD5::md5_hex($s) }
 
 # A tag unique to this test file and run, carried by every object it posts.
 sub tag_for {
@@ -40,7 +45,7 @@ sub tag_for {
 
 sub _ua {
     Apache::TestRequest::user_agent(reset => 1, timeout => 30, keep_alive => 0,
-                                    requests_redirectable => []);
+                                    requests_redirectable => 0);
 }
 
 # POSTs $body to $path of the test httpd; returns the HTTP::Response.
@@ -52,11 +57,14 @@ sub post {
     return Apache::TestRequest::POST($path, content => $body, @ct, %h);
 }
 
+# Any method: get_req(PUT => '/envio', content => ..., Header => value).
 sub get_req {
     my ($method, $path, %h) = @_;
     _ua();
-    no strict 'refs';
-    return &{"Apache::TestRequest::$method"}($path, %h);
+    my $content = delete $h{content};
+    my $req = HTTP::Request->new($method => Apache::TestRequest::resolve_url($path), [%h]);
+    $req->content($content) if defined $content;
+    return Apache::TestRequest::user_agent()->request($req);
 }
 
 # The response's JSON body, or undef (with a diagnostic) when it is not JSON.
@@ -155,7 +163,7 @@ sub receptor_objects {
     my ($rec) = @_;
     my $ev = $rec->{event};
     return @$ev if ref $ev eq 'ARRAY';
-    return map { jdec($_->{body}) } @{ $ev->{Records} || [] } if ref $ev eq 'HASH';
+    return map { jdec_chars($_->{body}) } @{ $ev->{Records} || [] } if ref $ev eq 'HASH';
     return;
 }
 
