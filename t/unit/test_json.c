@@ -2,6 +2,8 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include "dsf_json.h"
+#include <stdio.h>
+#include <stdlib.h>
 #include "tap.h"
 
 static apr_pool_t *pool;
@@ -69,6 +71,9 @@ static void test_numbers(void)
         { "[0.30000000000000004]", "[0.30000000000000004]" },
         { "[1.7976931348623157e308]", "[1.7976931348623157e308]" },
         { "[5e-324]", "[5e-324]" },
+        { "[2.2250738585072014e-308,2.225073858507201e-308]", "[2.2250738585072014e-308,2.225073858507201e-308]" },
+        { "[123456789012345.6]", "[123456789012345.6]" },
+        { "[0.1234567890123456789]", "[0.12345678901234568]" },
         { "[9223372036854775807,-9223372036854775808]", "[9223372036854775807,-9223372036854775808]" },
         { "[0,-0,1e0]", "[0,0,1.0]" },
     };
@@ -90,6 +95,62 @@ static void test_equal(void)
     ok(dsf_json_equal(a, b), "equal values whatever the key order and spelling");
     ok(!dsf_json_equal(a, c), "a different string makes them differ");
     ok(!dsf_json_equal(a, NULL), "NULL is equal to nothing");
+}
+
+/* Significant digits in a number's text: "100.0" and "1e2" have 1. */
+static int sig_digits(const char *s)
+{
+    char d[64];
+    int n = 0, i;
+    for (; *s && *s != 'e' && *s != 'E'; s++) {
+        if (*s >= '0' && *s <= '9' && (n || *s != '0') && n < 63)
+            d[n++] = *s;
+    }
+    for (i = n; i > 0 && d[i - 1] == '0'; i--)
+        ;
+    return i;
+}
+
+static void test_shortest_reals(void)
+{
+    apr_pool_t *p;
+    int i, bad = 0, checked = 0;
+    unsigned long long seed = 88172645463325252ULL;
+
+    apr_pool_create(&p, pool);
+    for (i = 0; i < 40000; i++) {
+        union { unsigned long long u; double d; } x;
+        char ref[40];
+        const char *out, *num;
+        dsf_json_t *o;
+        int prec;
+
+        seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;   /* xorshift64 */
+        x.u = seed;
+        if (i % 4 == 1)
+            x.u &= 0x800fffffffffffffULL;          /* subnormals */
+        else if (i % 4 == 2)
+            x.d = (double)(seed % 100000000) / 1000.0;   /* short decimals */
+        if (x.d != x.d || x.d - x.d != 0)
+            continue;                               /* NaN, inf */
+        for (prec = 1; prec <= 17; prec++) {        /* brute force */
+            snprintf(ref, sizeof(ref), "%.*g", prec, x.d);
+            if (strtod(ref, NULL) == x.d)
+                break;
+        }
+        apr_pool_clear(p);
+        o = dsf_json_object(p);
+        dsf_json_set_real(o, "r", x.d);
+        out = dsf_json_dump(o, p, NULL);
+        num = out + 5;                              /* {"r":NUM} */
+        checked++;
+        if (strtod(num, NULL) != x.d || sig_digits(num) != sig_digits(ref)) {
+            if (bad++ < 5)
+                printf("#   %.17g: dumped %s, shortest %s\n", x.d, out, ref);
+        }
+    }
+    apr_pool_destroy(p);
+    ok(bad == 0 && checked > 30000, "%d random reals dump shortest and exact (%d wrong)", checked, bad);
 }
 
 static void test_sqs_safe(void)
@@ -279,6 +340,7 @@ int main(void)
     test_parse_and_dump();
     test_numbers();
     test_sqs_safe();
+    test_shortest_reals();
     test_equal();
     test_errors();
     test_depth();
