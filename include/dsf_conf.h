@@ -30,8 +30,11 @@ typedef struct {
 #define DSF_MAX_PARALLEL_DEFAULT   64
 
 /* Parses "key=value" words into d (defaults filled first). On error returns
- * DSF_ECONFIG and *why names the key and the reason, e.g.
- * "perMinute: must be an integer >= 1, got '0'". */
+ * DSF_ECONFIG and *why names the key, the rule and the value, e.g.
+ * "perMinute: must be an integer between 1 and 100000, got '0'". Ranges:
+ * perMinute 1..100000, perInvocation 1..10000, window 100ms..24h,
+ * visibility whole seconds 1s..12h, maxPayload 1..1048576 bytes (or NNNk),
+ * parallel 1..1000. Keys are case-sensitive and may appear once. */
 apr_status_t dsf_doser_conf_parse(dsf_doser_conf_t *d, apr_pool_t *p, const char *name,
                                   int argc, char *const argv[], const char **why);
 
