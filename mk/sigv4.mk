@@ -7,6 +7,8 @@ SIGV4_OBJ   := $(filter %/dsf_sigv4.o %/dsf_util.o %/dsf_json.o,$(CORE_OBJ))
 RIG_NODE    := t/rig/node_modules
 
 .PHONY: check-sigv4 check-sigv4-diff check-gate sigv4-tools
+# Keep the core objects: make would otherwise delete them as intermediates.
+.SECONDARY: $(SIGV4_OBJ)
 
 $(BUILD)/sigv4/%: t/sigv4/%.c t/unit/tap.h $(SIGV4_OBJ)
 	@mkdir -p $(@D)
