@@ -19,7 +19,7 @@ $(STATUS_NODE)/.package-lock.json: t/status/package.json t/status/package-lock.j
 	npm ci --prefix t/status --no-audit --no-fund
 
 $(CHROMIUM):
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver fonts-dejavu-core
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver fonts-dejavu-core
 
 status-deps: $(STATUS_NODE)/.package-lock.json $(CHROMIUM)
 
