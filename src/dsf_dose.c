@@ -52,7 +52,8 @@ static const char *piece_of(apr_pool_t *p, const dsf_doser_conf_t *d, const char
             *plen = m->body_len;
             return m->body;
         }
-        q = dsf_json_quote(p, m->body, m->body_len);
+        if (!(q = dsf_json_quote(p, m->body, m->body_len)))
+            q = "null";                 /* not UTF-8: SQS never returns such a body */
         *plen = strlen(q);
         return q;
     }
