@@ -4,8 +4,8 @@
 
 #include "dsf.h"
 
-/* A set of credentials. token is NULL for long-term keys; expires is 0 when
- * they do not expire. */
+/* A set of credentials. token is NULL (or "") for long-term keys; expires is
+ * 0 when they do not expire. */
 typedef struct {
     const char *akid;
     const char *secret;
