@@ -506,8 +506,11 @@ static apr_status_t check_creds(const dsf_creds_t *creds)
     if (!creds || !creds->akid || !*creds->akid || !creds->secret || !*creds->secret
         || strlen(creds->secret) > DSF_SIGV4_MAX_SECRET)
         return DSF_ECREDS;
-    for (s = creds->akid; *s; s++, n++)        /* it goes into Credential=AKID/... */
-        if (n >= 128 || !apr_isalnum((unsigned char)*s))
+    /* It goes into "Credential=AKID/scope, ...": nothing that would split it
+     * (emulators accept keys such as "test_key", so not only alphanumerics). */
+    for (s = creds->akid; *s; s++, n++)
+        if (n >= 128 || (unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f
+            || strchr("/,;=", *s))
             return DSF_ECREDS;
     if (creds->token) {
         if (strlen(creds->token) > DSF_SIGV4_MAX_HEADER)
