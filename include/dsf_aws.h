@@ -47,6 +47,10 @@ dsf_aws_call_t *dsf_aws_sqs_call(dsf_aws_t *a, apr_pool_t *p, const char *action
 apr_status_t dsf_aws_perform(dsf_aws_t *a, apr_pool_t *p, dsf_aws_call_t **calls, int n,
                              int max_parallel);
 
+/* Reads a finished call's HTTP outcome into rv, aws_code and aws_message
+ * (AWS's JSON error shapes, x-amzn-ErrorType); bounded, never trusts the body. */
+void dsf_aws_classify(dsf_aws_call_t *c, apr_pool_t *p);
+
 /* For logs: "SendMessageBatch: HTTP 400 QueueDoesNotExist (message)". No secrets. */
 const char *dsf_aws_call_describe(const dsf_aws_call_t *c, apr_pool_t *p);
 

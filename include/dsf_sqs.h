@@ -38,6 +38,18 @@ apr_status_t dsf_sqs_send(dsf_aws_t *a, apr_pool_t *p, const char *queue_url,
                           apr_size_t max_batch_bytes, apr_interval_time_t timeout,
                           dsf_slot_t *slot, dsf_sqs_sent_t *results);
 
+/* One SendMessageBatch call's entries: [first, first+count) of the arrays. */
+typedef struct {
+    int first, count;
+} dsf_sqs_batch_t;
+
+/* Reads a finished SendMessageBatch call into results[b->first..]: an entry
+ * counts as stored only when SQS listed it as Successful, by an Id in range,
+ * with the MD5 of what was sent. */
+void dsf_sqs_send_parse(const dsf_aws_call_t *c, apr_pool_t *p, const dsf_sqs_batch_t *b,
+                        const char *const *bodies, const apr_size_t *lens,
+                        dsf_sqs_sent_t *results);
+
 /* Builds one ReceiveMessage call (max <= 10). */
 dsf_aws_call_t *dsf_sqs_receive_call(dsf_aws_t *a, apr_pool_t *p, const char *queue_url,
                                      int max, int wait_s, int visibility_s);

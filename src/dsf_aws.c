@@ -83,7 +83,7 @@ static int is_skew(const dsf_aws_call_t *c)
             || strstr(c->aws_message, "Signature not yet current"));
 }
 
-static void classify(dsf_aws_call_t *c, apr_pool_t *p)
+void dsf_aws_classify(dsf_aws_call_t *c, apr_pool_t *p)
 {
     const dsf_http_req_t *h = &c->http;
     const char *etype;
@@ -200,7 +200,7 @@ apr_status_t dsf_aws_perform(dsf_aws_t *a, apr_pool_t *p, dsf_aws_call_t **calls
     if ((rv = dsf_http_perform(a->http, p, reqs, n, max_parallel)) != APR_SUCCESS)
         return rv;
     for (i = 0; i < n; i++) {
-        classify(calls[i], p);
+        dsf_aws_classify(calls[i], p);
         if (is_skew(calls[i])) {
             const char *date = apr_table_get(calls[i]->http.resp_headers, "Date");
             apr_time_t theirs = date ? apr_date_parse_http(date) : 0;
@@ -219,7 +219,7 @@ apr_status_t dsf_aws_perform(dsf_aws_t *a, apr_pool_t *p, dsf_aws_call_t **calls
             return rv;
         for (i = 0; i < n; i++)
             if (calls[i]->aws_code && is_skew(calls[i]))
-                classify(calls[i], p);
+                dsf_aws_classify(calls[i], p);
     }
     for (i = 0; i < n; i++)
         count_call(calls[i]);

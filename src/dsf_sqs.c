@@ -7,9 +7,6 @@
 #include "dsf_sqs.h"
 #include "dsf_json.h"
 
-typedef struct {
-    int first, count;        /* entries [first, first+count) of the caller's arrays */
-} send_batch_t;
 
 static int md5_matches(const char *body, apr_size_t len, const char *hex)
 {
@@ -36,9 +33,9 @@ static void fail_entries(dsf_sqs_sent_t *r, int first, int count, apr_status_t r
 
 /* Reads one SendMessageBatch answer into results; ids are indexes into the
  * caller's arrays, so a confused answer cannot confirm a wrong entry. */
-static void send_parse(const dsf_aws_call_t *c, apr_pool_t *p, const send_batch_t *b,
-                       const char *const *bodies, const apr_size_t *lens,
-                       dsf_sqs_sent_t *results)
+void dsf_sqs_send_parse(const dsf_aws_call_t *c, apr_pool_t *p, const dsf_sqs_batch_t *b,
+                        const char *const *bodies, const apr_size_t *lens,
+                        dsf_sqs_sent_t *results)
 {
     dsf_json_t *j, *ok, *bad;
     apr_size_t i;
@@ -106,13 +103,13 @@ apr_status_t dsf_sqs_send(dsf_aws_t *a, apr_pool_t *p, const char *queue_url,
                           dsf_slot_t *slot, dsf_sqs_sent_t *results)
 {
     apr_array_header_t *calls = apr_array_make(p, n / DSF_SQS_MAX_BATCH + 1, sizeof(dsf_aws_call_t *));
-    apr_array_header_t *batches = apr_array_make(p, n / DSF_SQS_MAX_BATCH + 1, sizeof(send_batch_t));
+    apr_array_header_t *batches = apr_array_make(p, n / DSF_SQS_MAX_BATCH + 1, sizeof(dsf_sqs_batch_t));
     apr_status_t rv, worst = APR_SUCCESS;
     int i = 0, b;
 
     while (i < n) {
         dsf_json_t *req = dsf_json_object(p), *entries = dsf_json_array(p);
-        send_batch_t *sb = apr_array_push(batches);
+        dsf_sqs_batch_t *sb = apr_array_push(batches);
         apr_size_t bytes = 0;
         const char *body;
         apr_size_t len;
@@ -145,7 +142,7 @@ apr_status_t dsf_sqs_send(dsf_aws_t *a, apr_pool_t *p, const char *queue_url,
         if (c->rv != APR_SUCCESS)
             dsf_log(c->rv == DSF_EUNAVAIL ? DSF_LOG_WARNING : DSF_LOG_ERR, c->rv,
                     "DSF00203: queue %s: %s", queue_url, dsf_aws_call_describe(c, p));
-        send_parse(c, p, &APR_ARRAY_IDX(batches, b, send_batch_t), bodies, lens, results);
+        dsf_sqs_send_parse(c, p, &APR_ARRAY_IDX(batches, b, dsf_sqs_batch_t), bodies, lens, results);
     }
     for (i = 0; i < n; i++) {
         if (results[i].rv == DSF_EUNAVAIL || results[i].rv == DSF_ECREDS)
