@@ -32,6 +32,7 @@
 #include "dsf_json.h"
 #include "dsf_sqs.h"
 #include "dsf_stats.h"
+#include "dsf_status.h"
 
 /* Directive names: a typo is a compile error. */
 #define DIR_DOSER       "Dosificador"
@@ -910,8 +911,51 @@ static int enqueue_handler(request_rec *r)
     return answer(r, status, j);
 }
 
+/* ---- the status page ------------------------------------------------------ */
+
+static int status_handler(request_rec *r)
+{
+    srv_conf_t *c;
+    dsf_status_doser_t *ds;
+    const char *body, *ctype, *creds = "none";
+    apr_size_t len;
+    int i;
+
+    if (strcmp(r->handler, "dosificador-status"))
+        return DECLINED;
+    r->allowed = (AP_METHOD_BIT << M_GET);
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    c = srv_conf(r->server);
+    ds = apr_pcalloc(r->pool, sizeof(*ds) * (c->order->nelts + 1));
+    for (i = 0; i < c->order->nelts; i++) {
+        doser_t *d = APR_ARRAY_IDX(c->order, i, doser_t *);
+        ds[i].conf = &d->conf;
+        ds[i].slot = d->slot;
+        ds[i].region = d->region;
+        ds[i].sqs_endpoint = d->aws.sqs_endpoint;
+        ds[i].lambda_endpoint = d->aws.lambda_endpoint;
+        if (d->slot && d->slot->creds_source[0] && !strcmp(creds, "none"))
+            creds = apr_pstrdup(r->pool, d->slot->creds_source);
+    }
+    if (dsf_status_render(r->pool, dsf_status_negotiate(r->args,
+                                                        apr_table_get(r->headers_in, "Accept")),
+                          ds, c->order->nelts, creds, apr_time_now(), &body, &len, &ctype)
+        != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    ap_set_content_type(r, ctype);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "Vary", "Accept");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only)
+        ap_rwrite(body, (int)len, r);
+    return OK;
+}
+
 static void register_hooks(apr_pool_t *p)
 {
+    ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);

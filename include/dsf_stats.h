@@ -41,6 +41,7 @@ typedef struct {
     apr_time_t last_invoke;               /* when its invocations went out */
     apr_time_t next_start;                /* when the dispatcher plans the next one */
     apr_uint32_t per_minute, per_invocation;
+    char creds_source[96];                /* the dispatcher's, never a secret */
 
     /* Counters never reset, not even by a reload. */
     volatile apr_uint64_t accepted;
@@ -66,7 +67,7 @@ typedef struct {
 } dsf_shared_t;
 
 #define DSF_SHARED_MAGIC   0x44534631u  /* "DSF1" */
-#define DSF_SHARED_VERSION 2            /* bump when dsf_shared_t changes */
+#define DSF_SHARED_VERSION 3            /* bump when dsf_shared_t changes */
 
 /* The slot for name, taking a free one when new; NULL when all are used. */
 dsf_slot_t *dsf_stats_slot(dsf_shared_t *sh, const char *name);

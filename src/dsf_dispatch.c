@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 #include <apr_atomic.h>
+#include <apr_strings.h>
 #include "dsf_dispatch.h"
 #include "dsf_dose.h"
 #include "dsf_sqs.h"
@@ -108,6 +109,8 @@ apr_status_t dsf_dispatch_run(dsf_aws_t *a, apr_pool_t *p, const dsf_doser_conf_
             s->depth_delayed = delayed;
             s->depth_at = apr_time_now();
         }
+        apr_cpystrn(s->creds_source, dsf_creds_source(dsf_aws_conf(a)->creds, tp),
+                    sizeof(s->creds_source));
         apr_atomic_set32(&s->owner, 0);
         apr_pool_destroy(tp);
     }
