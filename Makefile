@@ -55,7 +55,7 @@ check-unit: $(UNIT_BIN)
 include $(sort $(wildcard mk/*.mk))
 
 # The single test command: install, build, every suite; ends with prove's summary.
-test: deps all check-unit check-sigv4 check-sigv4-diff check-gate check-creds check-status check-integration
+test: deps all check-unit check-asan-unit check-sigv4 check-sigv4-diff check-gate check-creds check-status check-integration
 
 check: test
 
