@@ -392,7 +392,11 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
                      DIR_DOSER ": at most %d dosers", DSF_MAX_DOSERS);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (c->order->nelts && dsf_creds_check(&c->creds, ptemp, &why) != APR_SUCCESS) {
+    /* Only configtest resolves credentials here: it may ask a metadata
+     * service, and the parent of a running server does no network I/O. The
+     * processes that sign resolve their own and log DSF03003 when they can't. */
+    if (c->order->nelts && ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST
+        && dsf_creds_check(&c->creds, ptemp, &why) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "DSF00503: "
                      DIR_CREDENTIALS ": no AWS credentials: %s", why);
         return HTTP_INTERNAL_SERVER_ERROR;
