@@ -46,8 +46,9 @@ for mpm in $MPMS; do
     DSF_MPM=$mpm perl t/TEST -port select "$@"
     rc=$?
     if [ $rc -eq 0 ]; then result[$mpm]=PASS; else result[$mpm]=FAIL; overall=1; fi
+    cp t/logs/error_log "$top/t/run/error_log.$mpm" 2>/dev/null || true
     if [ $rc -ne 0 ] && [ -f t/logs/error_log ]; then
-        echo "--- last lines of t/logs/error_log ($mpm) ---"
+        echo "--- last lines of t/logs/error_log ($mpm; kept as t/run/error_log.$mpm) ---"
         tail -n 25 t/logs/error_log
     fi
     perl t/TEST -stop >/dev/null 2>&1 || true
