@@ -22,8 +22,9 @@
 //       badmd5  forward a SendMessageBatch, then corrupt MD5OfMessageBody of every
 //               "every"-th entry of the answer
 //     "count" applies the mode to the next n matching requests, then reverts to
-//     pass (not for refuse). "match" (a regex on "METHOD PATH TARGET", TARGET
-//     being X-Amz-Target's action) restricts the mode to the requests it matches.
+//     pass (not for refuse). "match" (a regex on "METHOD PATH ACTION NAME": ACTION
+//     is X-Amz-Target's action or Invoke, NAME the QueueUrl of an SQS call or
+//     the function of an Invoke) restricts the mode to the requests it matches.
 //   GET  /__fault           current mode and counters
 //   GET  /__fault/log?since=MS   requests seen (time, action, outcome, status; for
 //                             SQS the QueueUrl and entry count, for Lambda the function,
@@ -55,7 +56,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 let state = { mode: 'pass' };
 const counters = { requests: 0, passed: 0, faulted: 0, refusedPeriods: 0, upstreamErrors: 0 };
 let log = [];
-const LOG_MAX = 20000;
+const LOG_MAX = 200000;
 const sockets = new Set();
 const hung = new Set();
 let listening = false;
@@ -152,10 +153,10 @@ function badmd5(s) {
   };
 }
 
-function matches(req, action) {
+function matches(req, action, entry) {
   if ((state.mode === 'partial' || state.mode === 'badmd5') && action !== 'SendMessageBatch') return false;
   if (!state.match) return true;
-  return new RegExp(state.match).test(`${req.method} ${req.url} ${action}`);
+  return new RegExp(state.match).test(`${req.method} ${req.url} ${action} ${entry.queue || entry.fn || ''}`);
 }
 
 function record(entry) {
@@ -229,7 +230,7 @@ const server = http.createServer((req, res) => {
     describe(entry, req, body);
     record(entry);
     counters.requests++;
-    const active = state.mode !== 'pass' && matches(req, action);
+    const active = state.mode !== 'pass' && matches(req, action, entry);
     if (!active) {
       counters.passed++;
       entry.outcome = 'pass';

@@ -29,7 +29,7 @@ const ACCOUNT = '000000000000';
 
 // Queues every test run gets. "fail" moves a message received a 4th time to
 // "fail-dlq", as a real deployment's redrive policy would.
-const DEFAULT_QUEUES = ['hold', 'dose', 'records', 'fail', 'reload', 'faults', 'mpm'];
+const DEFAULT_QUEUES = ['hold', 'dose', 'records', 'fail', 'reload', 'faults'];
 
 function parseArgs(argv) {
   const o = { cmd: argv[2], gates: process.env.DSF_GATES || 'auto', faults: 'on', queues: [] };

@@ -21,6 +21,14 @@ export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 mkdir -p "$top/t/run"
 chmod 755 "$top/t/run"
 
+# One suite at a time per working tree: runs share t/logs, the Apache::Test
+# configuration and the rig directory. A second run waits for the first.
+exec 9>"$top/t/run/suite.lock"
+if ! flock -n 9; then
+    echo "another integration run holds t/run/suite.lock; waiting for it"
+    flock 9
+fi
+
 cleanup() {
     perl t/TEST -stop >/dev/null 2>&1 || true
     node t/rig/rig.js stop --dir "$RIG_DIR" || true

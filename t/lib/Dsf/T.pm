@@ -19,7 +19,8 @@ use Dsf::Env ();
 our @EXPORT = qw(now_ms sleep_ms post get_req decode_or_fail jenc jdec jdec_chars tag_for
                  sqs sqs_drain sqs_count fault fault_log fault_reset receptor
                  receptor_objects wait_until md5_hex assert_signed
-                 ticks_of invocations_of check_dose object_key is_compact);
+                 ticks_of invocations_of check_dose object_key is_compact
+                 delivered error_log_lines httpd_pid dispatcher_pid graceful);
 
 Dsf::Env::load(required => 1);
 
@@ -179,6 +180,51 @@ sub object_key {
     return ref $o eq 'HASH' && defined $o->{tag} ? "$o->{tag}#$o->{i}" : jenc($o);
 }
 
+# How many times each object with this tag reached the receptor fn:
+# { "tag#i" => count }.
+sub delivered {
+    my (%o) = @_;
+    my %seen;
+    for my $rec (@{ receptor(fn => $o{fn}, since => $o{since}) }) {
+        $seen{ object_key($_) }++
+            for grep { ref $_ eq 'HASH' && ($_->{tag} // '') eq $o{tag} } receptor_objects($rec);
+    }
+    return \%seen;
+}
+
+sub error_log_lines {
+    my $file = Apache::Test::vars('t_logs') . '/error_log';
+    open my $fh, '<', $file or die "$file: $!";
+    my @l = <$fh>;
+    close $fh;
+    return @l;
+}
+
+sub httpd_pid {
+    my $file = Apache::Test::vars('t_logs') . '/httpd.pid';
+    open my $fh, '<', $file or die "$file: $!";
+    chomp(my $pid = <$fh>);
+    close $fh;
+    return $pid;
+}
+
+# The pid of a doser's running dispatcher, from its latest DSF00402 line.
+sub dispatcher_pid {
+    my ($doser) = @_;
+    my ($pid) = reverse map { /DSF00402: doser \Q$doser\E: dispatcher (\d+) running/ ? $1 : () } error_log_lines();
+    return $pid;
+}
+
+# apachectl graceful: SIGUSR1 to the parent; returns once httpd logged that
+# it resumed (or undef after $timeout s).
+sub graceful {
+    my ($timeout) = @_;
+    my $starts = sub { scalar grep { /resuming normal operations/ } error_log_lines() };
+    my $before = $starts->();
+    kill USR1 => httpd_pid() or return undef;
+    return wait_until($timeout // 10, sub { $starts->() > $before }, 50);
+}
+
 sub wait_until {
     my ($timeout_s, $cb, $every_ms) = @_;
     my $end = Time::HiRes::time() + $timeout_s;
@@ -301,6 +347,16 @@ sub check_dose {
     }
     Test::More::ok(!@orphans, "$what: every invocation came after a tick's receive")
         or Test::More::diag(scalar(@orphans) . " invocations/records before the first tick seen");
+
+    # No message is deleted unless its invocation was accepted (202).
+    my $accepted_objects = 0;
+    $accepted_objects += ($_->{objects} // 0) for grep { ($_->{status} // 0) == 202 } @$inv;
+    my $deleted = 0;
+    $deleted += $_->{entries} // 0
+        for grep { ($_->{queue} // '') eq $o{queue} && ($_->{action} // '') eq 'DeleteMessageBatch' }
+            @{ fault_log(sqs => $o{since}) };
+    Test::More::ok($deleted <= $accepted_objects,
+        "$what: deleted no more messages ($deleted) than accepted invocations carried ($accepted_objects)");
 
     my @over_n = grep { @{ $_->{invokes} } > $N || @{ $_->{records} } > $N } @per;
     Test::More::ok(!@over_n, "$what: never more than N=$N invocations in a window")
