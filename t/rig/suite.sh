@@ -30,8 +30,8 @@ if ! flock -n 9; then
 fi
 
 cleanup() {
-    perl t/TEST -stop >/dev/null 2>&1 || true
-    node t/rig/rig.js stop --dir "$RIG_DIR" || true
+    perl t/TEST -stop >/dev/null 2>&1 9>&- || true
+    node t/rig/rig.js stop --dir "$RIG_DIR" 9>&- || true
 }
 trap cleanup EXIT
 trap 'echo "interrupted"; exit 130' INT TERM
@@ -41,17 +41,17 @@ declare -A result
 overall=0
 for mpm in $MPMS; do
     echo "=== integration suite: $mpm MPM (gates $GATES) ==="
-    node t/rig/rig.js stop --dir "$RIG_DIR" 2>/dev/null || true
+    node t/rig/rig.js stop --dir "$RIG_DIR" 2>/dev/null 9>&- || true
     rm -rf "$RIG_DIR"
-    if ! node t/rig/rig.js start --dir "$RIG_DIR" --gates "$GATES"; then
+    if ! node t/rig/rig.js start --dir "$RIG_DIR" --gates "$GATES" 9>&-; then
         echo "rig failed to start; its logs:"
         tail -n 30 "$RIG_DIR"/*.log 2>/dev/null
         result[$mpm]=FAIL
         overall=1
         continue
     fi
-    perl t/TEST -clean >/dev/null 2>&1
-    DSF_MPM=$mpm perl t/TEST -port select "$@"
+    perl t/TEST -clean >/dev/null 2>&1 9>&-
+    DSF_MPM=$mpm perl t/TEST -port select "$@" 9>&-
     rc=$?
     if [ $rc -eq 0 ]; then result[$mpm]=PASS; else result[$mpm]=FAIL; overall=1; fi
     cp t/logs/error_log "$top/t/run/error_log.$mpm" 2>/dev/null || true
@@ -59,8 +59,8 @@ for mpm in $MPMS; do
         echo "--- last lines of t/logs/error_log ($mpm; kept as t/run/error_log.$mpm) ---"
         tail -n 25 t/logs/error_log
     fi
-    perl t/TEST -stop >/dev/null 2>&1 || true
-    node t/rig/rig.js stop --dir "$RIG_DIR"
+    perl t/TEST -stop >/dev/null 2>&1 9>&- || true
+    node t/rig/rig.js stop --dir "$RIG_DIR" 9>&-
 done
 
 summary=""
