@@ -50,6 +50,10 @@ void dsf_sqs_send_parse(const dsf_aws_call_t *c, apr_pool_t *p, const dsf_sqs_ba
                         const char *const *bodies, const apr_size_t *lens,
                         dsf_sqs_sent_t *results);
 
+/* The status for a whole send: DSF_EUNAVAIL when any entry met an
+ * unavailable SQS, else the first other failure, else APR_SUCCESS. */
+apr_status_t dsf_sqs_worst(const dsf_sqs_sent_t *results, int n);
+
 /* Builds one ReceiveMessage call (max <= 10). */
 dsf_aws_call_t *dsf_sqs_receive_call(dsf_aws_t *a, apr_pool_t *p, const char *queue_url,
                                      int max, int wait_s, int visibility_s);

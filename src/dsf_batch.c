@@ -102,7 +102,6 @@ apr_status_t dsf_batch_submit(dsf_batcher_t *b, apr_pool_t *p, const char *const
                               dsf_batch_send_fn *send, void *ctx)
 {
     entry_t *mine = apr_pcalloc(p, sizeof(*mine) * n);
-    apr_status_t worst = APR_SUCCESS;
     int i, all;
 
     for (i = 0; i < n; i++) {
@@ -131,11 +130,5 @@ apr_status_t dsf_batch_submit(dsf_batcher_t *b, apr_pool_t *p, const char *const
         apr_thread_cond_wait(b->done, b->mu);
     }
     apr_thread_mutex_unlock(b->mu);
-    for (i = 0; i < n; i++) {
-        if (results[i].rv == DSF_EUNAVAIL || results[i].rv == DSF_ECREDS)
-            worst = DSF_EUNAVAIL;
-        else if (results[i].rv != APR_SUCCESS && worst == APR_SUCCESS)
-            worst = results[i].rv;
-    }
-    return worst;
+    return dsf_sqs_worst(results, n);
 }

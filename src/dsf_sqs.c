@@ -104,7 +104,7 @@ apr_status_t dsf_sqs_send(dsf_aws_t *a, apr_pool_t *p, const char *queue_url,
 {
     apr_array_header_t *calls = apr_array_make(p, n / DSF_SQS_MAX_BATCH + 1, sizeof(dsf_aws_call_t *));
     apr_array_header_t *batches = apr_array_make(p, n / DSF_SQS_MAX_BATCH + 1, sizeof(dsf_sqs_batch_t));
-    apr_status_t rv, worst = APR_SUCCESS;
+    apr_status_t rv;
     int i = 0, b;
 
     while (i < n) {
@@ -144,10 +144,18 @@ apr_status_t dsf_sqs_send(dsf_aws_t *a, apr_pool_t *p, const char *queue_url,
                     "DSF00203: queue %s: %s", queue_url, dsf_aws_call_describe(c, p));
         dsf_sqs_send_parse(c, p, &APR_ARRAY_IDX(batches, b, dsf_sqs_batch_t), bodies, lens, results);
     }
+    return dsf_sqs_worst(results, n);
+}
+
+apr_status_t dsf_sqs_worst(const dsf_sqs_sent_t *results, int n)
+{
+    apr_status_t worst = APR_SUCCESS;
+    int i;
+    /* Unavailable wins: the client is told to retry later (503). */
     for (i = 0; i < n; i++) {
         if (results[i].rv == DSF_EUNAVAIL || results[i].rv == DSF_ECREDS)
-            worst = DSF_EUNAVAIL;
-        else if (results[i].rv != APR_SUCCESS && worst == APR_SUCCESS)
+            return DSF_EUNAVAIL;
+        if (results[i].rv != APR_SUCCESS && worst == APR_SUCCESS)
             worst = results[i].rv;
     }
     return worst;
