@@ -20,18 +20,12 @@ my $r = post('/dose', jenc(\@objs));
 is($r->code, 202, 'backlog of 15 accepted') or diag($r->as_string);
 my $posted_at = now_ms();
 
-sub delivered {
-    my %seen;
-    for my $rec (@{ receptor(fn => 'receptor', since => $since) }) {
-        $seen{ object_key($_) }++ for grep { ref $_ eq 'HASH' && ($_->{tag} // '') eq $tag } receptor_objects($rec);
-    }
-    return \%seen;
-}
+sub got { delivered(fn => 'receptor', tag => $tag, since => $since) }
 
 # 15 objects at 6 a tick: three ticks, each within 1 s of its slot.
-my $all = wait_until(4 * $W / 1000 + 3, sub { my $d = delivered(); keys(%$d) >= 15 ? $d : undef });
+my $all = wait_until(4 * $W / 1000 + 3, sub { my $d = got(); keys(%$d) >= 15 ? $d : undef });
 ok($all, 'all 15 objects delivered within four windows')
-    or diag('delivered: ' . scalar(keys %{ delivered() }));
+    or diag('delivered: ' . scalar(keys %{ got() }));
 my $done_at = now_ms();
 
 # A quiet tick, then one more object: delivered alone at the next tick.
@@ -39,7 +33,7 @@ sleep_ms($W + 200);
 my $one = { tag => $tag, i => 15 };
 my $posted1 = now_ms();
 is(post('/dose', jenc($one))->code, 202, 'one more object accepted');
-my $got1 = wait_until($W / 1000 + 2.5, sub { delivered()->{ object_key($one) } });
+my $got1 = wait_until($W / 1000 + 2.5, sub { got()->{ object_key($one) } });
 ok($got1, 'the single object is delivered at the next tick, not held back to fill a batch');
 sleep_ms(300);
 
@@ -58,7 +52,7 @@ ok(!(grep { grep { $_ < 1 } @$_ } @sizes), 'no empty invocation');
 my ($last) = grep { $_->{objects} && $_->{start} > $posted1 } @$per;
 ok($last && $last->{objects} == 1 && @{ $last->{records} } == 1, 'the later object went alone in one invocation');
 
-my $d = delivered();
+my $d = got();
 is(scalar(keys %$d), 16, 'all 16 objects delivered');
 ok(!(grep { $_ > 1 } values %$d), 'each exactly once (nothing failed, so no redelivery)')
     or diag(join ', ', grep { $d->{$_} > 1 } keys %$d);
