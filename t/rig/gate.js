@@ -277,6 +277,10 @@ function main() {
         if (fwdHeaders[k].length === 1 || k.toLowerCase() === 'host') fwdHeaders[k] = fwdHeaders[k].join(',');
       }
       fwdHeaders['Content-Length'] = body.length;
+      // A pooled connection the upstream closes (its keep-alive timeout) just
+      // as it is reused fails with ECONNRESET before the upstream saw the
+      // request: send it once more on a new connection (Node's documented remedy).
+      const send = (retried) => {
       let up;
       try {
         up = http.request({ protocol: o.upstream.protocol, hostname: o.upstream.hostname,
@@ -301,6 +305,7 @@ function main() {
         return res.end();
       }
       up.on('error', (e) => {
+        if (!retried && up.reusedSocket && e.code === 'ECONNRESET' && !res.headersSent) return send(true);
         count(action, 'upstream_error');
         log(`upstream ${action}: ${e.code || e.message}`);
         if (res.headersSent) return res.destroy();
@@ -308,6 +313,8 @@ function main() {
         return res.end();
       });
       up.end(body);
+      };
+      send(false);
     });
   });
   server.on('connection', () => { stats.connections++; });
