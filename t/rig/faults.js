@@ -51,7 +51,10 @@ function parseArgs(argv) {
 
 const opts = parseArgs(process.argv);
 const upstream = new URL(opts.upstream);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+// A fresh upstream connection per request: a pooled idle one may be closed
+// by the upstream just as it is reused, and that ECONNRESET would be the rig's
+// fault, not the module's.
+const agent = new http.Agent({ keepAlive: false, maxSockets: 256 });
 
 let state = { mode: 'pass' };
 const counters = { requests: 0, passed: 0, faulted: 0, refusedPeriods: 0, upstreamErrors: 0 };

@@ -61,6 +61,9 @@ for mpm in $MPMS; do
     fi
     perl t/TEST -stop >/dev/null 2>&1 9>&- || true
     node t/rig/rig.js stop --dir "$RIG_DIR" 9>&-
+    rm -rf "$top/t/run/rig-logs.$mpm"
+    mkdir -p "$top/t/run/rig-logs.$mpm"
+    cp "$RIG_DIR"/*.log "$RIG_DIR"/receptor.jsonl "$top/t/run/rig-logs.$mpm/" 2>/dev/null || true
 done
 
 summary=""
