@@ -6,6 +6,7 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestUtil qw(t_catfile);
 use lib 't/lib';
 use Dsf::T;
+use HTTP::Tiny ();
 
 my $vars = Apache::Test::vars();
 my $errlog = t_catfile($vars->{t_logs}, 'error_log');
@@ -25,4 +26,16 @@ my @dsf = grep { /DSF\d{5}/ } @lines;
 ok(@dsf, 'the module logs with its numbered messages (' . scalar(@dsf) . ' lines)');
 
 assert_signed(0, 'whole run');
+
+# The gates' own counts: every request they saw was forwarded (none refused).
+for my $svc (qw(SQS LAMBDA)) {
+    my $url = $ENV{"DSF_${svc}_GATE_URL"};
+    ok($url, "the \L$svc\E gate runs") or next;
+    my $r = HTTP::Tiny->new(timeout => 5)->get("$url/__gate/stats");
+    my $st = $r->{success} ? jdec($r->{content}) : {};
+    my %out = %{ $st->{outcomes} || {} };
+    ok(($out{forwarded} // 0) > 0, "the \L$svc\E gate checked and forwarded " . ($out{forwarded} // 0) . ' requests');
+    my @refused = grep { $_ ne 'forwarded' && $_ ne 'upstream_error' && $out{$_} } sort keys %out;
+    ok(!@refused, "the \L$svc\E gate refused none") or diag(jenc(\%out));
+}
 done_testing();
