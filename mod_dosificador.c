@@ -98,6 +98,7 @@ typedef struct {
 typedef struct http_client_t {
     struct http_client_t *next;
     dsf_http_t *http;
+    dsf_sigv4_cache_t sigcache;  /* the signing key, derived once a day */
 } http_client_t;
 
 static struct {
@@ -689,7 +690,7 @@ static void client_put(http_client_t *cl)
 typedef struct {
     doser_t *d;
     srv_conf_t *c;
-    dsf_http_t *http;
+    http_client_t *client;
     apr_size_t max_message;
 } send_ctx_t;
 
@@ -700,7 +701,7 @@ static apr_status_t send_now(void *baton, apr_pool_t *p, const char *const *bodi
     send_ctx_t *x = baton;
     dsf_aws_conf_t aws_conf = x->d->aws;
     aws_conf.creds = child.creds;
-    return dsf_sqs_send(dsf_aws_on(p, &aws_conf, x->http), p, x->d->conf.queue_url,
+    return dsf_sqs_send(dsf_aws_on(p, &aws_conf, x->client->http, &x->client->sigcache), p, x->d->conf.queue_url,
                         bodies, lens, n, x->max_message, x->c->timeout, x->d->slot, results);
 }
 
@@ -855,7 +856,7 @@ static int enqueue_handler(request_rec *r)
     apr_pool_create(&call_pool, r->pool);
     sx.d = d;
     sx.c = c;
-    sx.http = cl->http;
+    sx.client = cl;
     sx.max_message = lim.max_message;
     if (d->batcher && msgs->nelts < DSF_SQS_MAX_BATCH)
         rv = dsf_batch_submit(d->batcher, call_pool, bodies, lens, msgs->nelts, res,

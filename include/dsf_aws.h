@@ -35,8 +35,10 @@ typedef struct dsf_aws_call_t {
 
 apr_status_t dsf_aws_create(dsf_aws_t **pa, apr_pool_t *p, const dsf_aws_conf_t *conf);
 /* A client for conf that borrows an existing HTTP client (and its kept
- * connections): cheap enough to make per request. */
-dsf_aws_t *dsf_aws_on(apr_pool_t *p, const dsf_aws_conf_t *conf, dsf_http_t *http);
+ * connections) and signing-key cache (may be NULL): cheap enough to make
+ * per request. */
+dsf_aws_t *dsf_aws_on(apr_pool_t *p, const dsf_aws_conf_t *conf, dsf_http_t *http,
+                      dsf_sigv4_cache_t *cache);
 const dsf_aws_conf_t *dsf_aws_conf(const dsf_aws_t *a);
 
 /* A new call of the SQS JSON protocol (POST / with X-Amz-Target). */

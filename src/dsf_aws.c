@@ -12,7 +12,8 @@
 struct dsf_aws_t {
     dsf_aws_conf_t conf;
     dsf_http_t *http;
-    dsf_sigv4_cache_t sigcache;
+    dsf_sigv4_cache_t *sigcache;
+    dsf_sigv4_cache_t own_cache;
 };
 
 /* Process-wide: the clock offset AWS told us about (its time minus ours). */
@@ -23,17 +24,20 @@ apr_status_t dsf_aws_create(dsf_aws_t **pa, apr_pool_t *p, const dsf_aws_conf_t 
     dsf_aws_t *a = apr_pcalloc(p, sizeof(*a));
     apr_status_t rv;
     a->conf = *conf;
+    a->sigcache = &a->own_cache;
     if ((rv = dsf_http_create(&a->http, p, &a->conf.http)) != APR_SUCCESS)
         return rv;
     *pa = a;
     return APR_SUCCESS;
 }
 
-dsf_aws_t *dsf_aws_on(apr_pool_t *p, const dsf_aws_conf_t *conf, dsf_http_t *http)
+dsf_aws_t *dsf_aws_on(apr_pool_t *p, const dsf_aws_conf_t *conf, dsf_http_t *http,
+                      dsf_sigv4_cache_t *cache)
 {
     dsf_aws_t *a = apr_pcalloc(p, sizeof(*a));
     a->conf = *conf;
     a->http = http;
+    a->sigcache = cache ? cache : &a->own_cache;
     return a;
 }
 
@@ -170,7 +174,7 @@ static apr_status_t sign_all(dsf_aws_t *a, apr_pool_t *p, dsf_aws_call_t **calls
             }
             c->http.headers = keep;
         }
-        rv = dsf_sigv4_sign(p, &a->sigcache, &creds, a->conf.region, c->service, now,
+        rv = dsf_sigv4_sign(p, a->sigcache, &creds, a->conf.region, c->service, now,
                             c->http.method, c->http.url, c->http.headers,
                             c->http.body, c->http.body_len);
         if (rv != APR_SUCCESS) {

@@ -60,7 +60,7 @@ static void settle(entry_t *e, const dsf_sqs_sent_t *r)
     e->done = 1;
 }
 
-static void lead(dsf_batcher_t *b, dsf_batch_send_fn *send, void *ctx)
+static void lead(dsf_batcher_t *b, apr_pool_t *pool, dsf_batch_send_fn *send, void *ctx)
 {
     apr_time_t until = apr_time_now() + b->linger;
     entry_t *take[TAKE_MAX];
@@ -87,7 +87,7 @@ static void lead(dsf_batcher_t *b, dsf_batch_send_fn *send, void *ctx)
     apr_thread_mutex_unlock(b->mu);
 
     memset(results, 0, sizeof(results));
-    apr_pool_create(&p, NULL);            /* unmanaged: this thread's alone */
+    apr_pool_create(&p, pool);            /* the leader's own: no lock shared */
     send(ctx, p, bodies, lens, n, results);
 
     apr_thread_mutex_lock(b->mu);
@@ -122,7 +122,7 @@ apr_status_t dsf_batch_submit(dsf_batcher_t *b, apr_pool_t *p, const char *const
             break;
         if (!b->leading) {
             b->leading = 1;
-            lead(b, send, ctx);           /* returns with the lock held */
+            lead(b, p, send, ctx);        /* returns with the lock held */
             continue;
         }
         if (b->npending >= DSF_SQS_MAX_BATCH)

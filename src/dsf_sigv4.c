@@ -5,6 +5,7 @@
  * taken as sent on the wire (already percent-encoded once) and encoded again,
  * so "arn%3Aaws%3Alambda..." signs as "arn%253Aaws%253Alambda...".
  * Nothing here logs: a secret never reaches a message. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_lib.h>
@@ -116,25 +117,66 @@ void dsf_sigv4_amz_date(char *out, apr_time_t now)
                  t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
 }
 
+/* OpenSSL 3 looks algorithms up by name on every implicit use (EVP_sha256(),
+ * EVP_Q_mac): a provider search per call that cost more than the hashing.
+ * Fetch SHA-256 once per process and build HMAC on it (RFC 2104). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static apr_status_t sha256(unsigned char out[32], const void *d1, apr_size_t l1,
+                           const void *d2, apr_size_t l2)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned int mdlen = 0;
+    int ok;
+
+    pthread_once(&sha256_once, sha256_fetch);
+    ok = c && sha256_md && EVP_DigestInit_ex(c, sha256_md, NULL)
+         && EVP_DigestUpdate(c, d1 ? d1 : "", l1)
+         && (!d2 || EVP_DigestUpdate(c, d2, l2))
+         && EVP_DigestFinal_ex(c, out, &mdlen) && mdlen == 32;
+    EVP_MD_CTX_free(c);
+    return ok ? APR_SUCCESS : APR_EGENERAL;
+}
+
 apr_status_t dsf_sigv4_sha256_hex(char *out, const void *data, apr_size_t len)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-
-    if (!EVP_Digest(data ? data : "", len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-        return APR_EGENERAL;
-    dsf_hex(out, md, 32);
-    return APR_SUCCESS;
+    unsigned char md[32];
+    apr_status_t rv = sha256(md, data, len, NULL, 0);
+    if (rv == APR_SUCCESS)
+        dsf_hex(out, md, 32);
+    return rv;
 }
 
 static apr_status_t hmac_sha256(unsigned char out[32], const void *key, apr_size_t klen,
                                 const void *data, apr_size_t dlen)
 {
-    size_t olen = 0;
-    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, klen,
-                   data, dlen, out, 32, &olen) || olen != 32)
-        return APR_EGENERAL;
-    return APR_SUCCESS;
+    unsigned char k0[64], ipad[64], opad[64], inner[32];
+    apr_status_t rv;
+    int i;
+
+    memset(k0, 0, sizeof(k0));
+    if (klen > sizeof(k0)) {
+        if ((rv = sha256(k0, key, klen, NULL, 0)) != APR_SUCCESS)
+            return rv;
+    }
+    else
+        memcpy(k0, key, klen);
+    for (i = 0; i < 64; i++) {
+        ipad[i] = k0[i] ^ 0x36;
+        opad[i] = k0[i] ^ 0x5c;
+    }
+    if ((rv = sha256(inner, ipad, 64, data, dlen)) == APR_SUCCESS)
+        rv = sha256(out, opad, 64, inner, 32);
+    OPENSSL_cleanse(k0, sizeof(k0));
+    OPENSSL_cleanse(ipad, sizeof(ipad));
+    OPENSSL_cleanse(opad, sizeof(opad));
+    return rv;
 }
 
 /* scheme://[userinfo@]host[:port][/path][?query][#fragment] */
@@ -430,7 +472,6 @@ apr_status_t dsf_sigv4_signing_key(dsf_sigv4_cache_t *cache, const char *secret,
                                    const char *service, unsigned char key[32])
 {
     unsigned char secret_hash[32], k[32];
-    unsigned int mdlen = 0;
     char buf[4 + DSF_SIGV4_MAX_SECRET];
     apr_size_t slen;
     apr_status_t rv = APR_SUCCESS;
@@ -440,8 +481,8 @@ apr_status_t dsf_sigv4_signing_key(dsf_sigv4_cache_t *cache, const char *secret,
         return DSF_ECREDS;
     if (strlen(day) != 8)
         return APR_EINVAL;
-    if (!EVP_Digest(secret, slen, secret_hash, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-        return APR_EGENERAL;
+    if ((rv = sha256(secret_hash, secret, slen, NULL, 0)) != APR_SUCCESS)
+        return rv;
     cacheable = cache && strlen(region) < sizeof(cache->region)
                 && strlen(service) < sizeof(cache->service);
     if (cacheable && cache->valid && !strcmp(cache->day, day)
