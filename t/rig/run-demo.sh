@@ -22,9 +22,10 @@ PER_MINUTE=3 PER_INVOCATION=4 WINDOW=3s
 export AWS_EC2_METADATA_DISABLED=true NODE_NO_WARNINGS=1
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
-httpd_pid=""
+httpd_pid="" watch_pid=""
 cleanup() {
     trap - EXIT INT TERM
+    if [ -n "$watch_pid" ]; then kill "$watch_pid" 2>/dev/null || true; fi
     if [ -n "$httpd_pid" ] && kill -0 "$httpd_pid" 2>/dev/null; then
         echo "stopping httpd (pid $httpd_pid)"
         kill -TERM "$httpd_pid" 2>/dev/null || true
@@ -114,8 +115,12 @@ grep -q 'HTTP 202' "$RUN_DIR/post1" && grep -q 'HTTP 202' "$RUN_DIR/post2" ||
     { echo "ingest did not answer 202; the end of httpd's log:"; tail -n 10 "$RUN_DIR/logs/error_log"; exit 1; }
 echo
 echo "The receptor Lambda, dose by dose (at most $PER_MINUTE invocations of $PER_INVOCATION objects every ${WINDOW}):"
+# In the background and awaited, so that a signal to this script (not only a
+# terminal's Ctrl-C to the whole group) stops everything at once.
 node t/rig/watch.js --file "$DSF_RECEPTOR_OUT" --fn receptor-run --expect 26 --seconds "$RUN_SECONDS" \
-    --window "${WINDOW%s}000"
+    --window "${WINDOW%s}000" &
+watch_pid=$!
+wait "$watch_pid"
 echo
 echo "httpd's log of the ticks ($RUN_DIR/logs/error_log):"
 grep -a 'DSF00305' "$RUN_DIR/logs/error_log" | grep -v 'received 0,' | tail -n 5 | sed 's/^/  /' || true
