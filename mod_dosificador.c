@@ -116,7 +116,16 @@ static volatile sig_atomic_t dispatcher_stop;
 static void log_sink(void *baton, const char *file, int line, int level,
                      apr_status_t rv, const char *msg)
 {
-    ap_log_error_(file, line, APLOG_MODULE_INDEX, level, rv, (server_rec *)baton, "%s", msg);
+    /* APR cannot describe the core's own codes: say them in words. */
+    if (rv >= DSF_E_BASE && rv < DSF_E_BASE + 100) {
+        char why[64];
+        apr_cpystrn(why, dsf_strerror(rv, NULL), sizeof(why));
+        ap_log_error_(file, line, APLOG_MODULE_INDEX, level, 0, (server_rec *)baton,
+                      "%s [%s]", msg, why);
+    }
+    else
+        ap_log_error_(file, line, APLOG_MODULE_INDEX, level, rv, (server_rec *)baton,
+                      "%s", msg);
 }
 
 /* ---- configuration ------------------------------------------------------ */

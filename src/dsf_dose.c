@@ -136,7 +136,7 @@ static apr_status_t receive_dose(dsf_aws_t *a, apr_pool_t *p, const dsf_doser_co
     int vis = (int)apr_time_sec(d->visibility);
     apr_time_t deadline = apr_time_now() + d->window / 2;
     apr_status_t worst = APR_SUCCESS;
-    int round;
+    int round, drained = 0;
 
     for (round = 0; round < SQS_MAX_WAIT_ROUNDS && msgs->nelts < need; round++) {
         int want = need - msgs->nelts, ncalls = (want + 9) / 10, i, before = msgs->nelts;
@@ -151,14 +151,20 @@ static apr_status_t receive_dose(dsf_aws_t *a, apr_pool_t *p, const dsf_doser_co
         if ((rv = dsf_aws_perform(a, p, calls, ncalls, d->parallel)) != APR_SUCCESS)
             return rv;
         for (i = 0; i < ncalls; i++) {
-            if ((rv = dsf_sqs_receive_parse(calls[i], p, msgs)) != APR_SUCCESS) {
+            int had = msgs->nelts;
+            if ((rv = dsf_sqs_receive_parse(calls[i], p, msgs)) == APR_SUCCESS) {
+                if (wait_s && msgs->nelts == had)
+                    drained = 1;         /* a long poll came back empty */
+            }
+            else {
                 dsf_log(DSF_LOG_ERR, rv, "DSF00301: doser %s: queue %s: %s%s", d->name,
                         d->queue_url, dsf_aws_call_describe(calls[i], p),
                         rv == DSF_EPARSE ? " (malformed answer)" : "");
                 worst = rv;
             }
         }
-        if (worst != APR_SUCCESS || msgs->nelts == before || apr_time_now() > deadline)
+        if (worst != APR_SUCCESS || drained || msgs->nelts == before
+            || apr_time_now() > deadline)
             break;
     }
     return worst;
