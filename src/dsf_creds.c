@@ -494,6 +494,23 @@ static apr_status_t parse_creds_json(fetch_ctx_t *x, const char *what, dsf_http_
     return check_values(&f->c, why, x->p, what);
 }
 
+/* GET a credentials document (container or IMDS role) and read it. */
+static apr_status_t fetch_creds(fetch_ctx_t *x, const char *what, const char *url,
+                                apr_array_header_t *hdrs, int need_expiration,
+                                found_t *f, const char **why)
+{
+    dsf_http_req_t *req;
+    apr_status_t rv;
+
+    if ((rv = http_get(x, what, "GET", url, hdrs, &req, why)) != APR_SUCCESS)
+        return rv;
+    if (req->status != 200) {
+        *why = apr_psprintf(x->p, "%s: HTTP %d", what, req->status);
+        return DSF_ECREDS;
+    }
+    return parse_creds_json(x, what, req, need_expiration, f, why);
+}
+
 /* The SDKs accept a plain-http FULL_URI only on loopback or the ECS/EKS
  * agents' link-local addresses: anything else would send the token in clear. */
 static int container_host_ok(const char *host)
@@ -550,7 +567,6 @@ static apr_status_t from_container(fetch_ctx_t *x, found_t *f, const char **why)
     const char *full = env_get("AWS_CONTAINER_CREDENTIALS_FULL_URI");
     const char *url, *token, *what;
     apr_array_header_t *hdrs;
-    dsf_http_req_t *req = NULL;
     apr_uri_t uri;
     apr_status_t rv;
 
@@ -588,13 +604,7 @@ static apr_status_t from_container(fetch_ctx_t *x, found_t *f, const char **why)
     hdrs = apr_array_make(x->p, 1, sizeof(dsf_header_t));
     if (token)
         dsf_header_add(hdrs, "Authorization", token);
-    if ((rv = http_get(x, what, "GET", url, hdrs, &req, why)) != APR_SUCCESS)
-        return rv;
-    if (req->status != 200) {
-        *why = apr_psprintf(x->p, "%s: HTTP %d", what, req->status);
-        return DSF_ECREDS;
-    }
-    if ((rv = parse_creds_json(x, what, req, 0, f, why)) != APR_SUCCESS)
+    if ((rv = fetch_creds(x, what, url, hdrs, 0, f, why)) != APR_SUCCESS)
         return rv;
     f->source = "container";
     return APR_SUCCESS;
@@ -681,16 +691,10 @@ static apr_status_t from_imds(fetch_ctx_t *x, found_t *f, const char **why)
     }
     what = apr_psprintf(x->p, "imds %s role %s", base, role);
 
-    if ((rv = http_get(x, what, "GET",
-                       apr_pstrcat(x->p, base, "/latest/meta-data/iam/security-credentials/",
-                                   role, NULL),
-                       hdrs, &req, why)) != APR_SUCCESS)
-        return rv;
-    if (req->status != 200) {
-        *why = apr_psprintf(x->p, "%s: HTTP %d", what, req->status);
-        return DSF_ECREDS;
-    }
-    if ((rv = parse_creds_json(x, what, req, 1, f, why)) != APR_SUCCESS)
+    if ((rv = fetch_creds(x, what,
+                          apr_pstrcat(x->p, base, "/latest/meta-data/iam/security-credentials/",
+                                      role, NULL),
+                          hdrs, 1, f, why)) != APR_SUCCESS)
         return rv;
     f->source = "imds";
     return APR_SUCCESS;
