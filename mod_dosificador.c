@@ -737,7 +737,8 @@ static int answer_error(request_rec *r, int status, dsf_slot_t *slot, int reason
     return answer(r, status, j);
 }
 
-/* Reads the whole body, refusing more than max bytes. */
+/* Reads the whole body, refusing more than max bytes (*too_big, and the
+ * connection is closed rather than drained of what we refuse). */
 static int read_body(request_rec *r, apr_size_t max, char **pbuf, apr_size_t *plen,
                      int *too_big)
 {
@@ -749,41 +750,35 @@ static int read_body(request_rec *r, apr_size_t max, char **pbuf, apr_size_t *pl
     *too_big = 0;
     if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK)
         return rc;
-    if (cl && apr_atoi64(cl) > (apr_int64_t)max) {
+    if (r->remaining > (apr_off_t)max) {
         *too_big = 1;
-        r->connection->keepalive = AP_CONN_CLOSE;   /* do not read what we refuse */
+        r->connection->keepalive = AP_CONN_CLOSE;
         return OK;
     }
-    cap = cl ? (apr_size_t)apr_atoi64(cl) + 1 : 8192;
-    if (cap > max + 1)
-        cap = max + 1;
+    /* Room for max + 1 bytes, so that one byte too many is seen, and a NUL. */
+    cap = cl ? (apr_size_t)r->remaining + 1 : 8192;
+    if (cap > max + 2)
+        cap = max + 2;
     buf = apr_palloc(r->pool, cap);
-    if (ap_should_client_block(r)) {
-        for (;;) {
-            long n;
-            if (len == cap - 1) {
-                char *nb;
-                if (cap > max) {
-                    *too_big = 1;
-                    r->connection->keepalive = AP_CONN_CLOSE;
-                    return OK;
-                }
-                cap = cap * 2 > max + 1 ? max + 1 + 1 : cap * 2;
-                nb = apr_palloc(r->pool, cap);
-                memcpy(nb, buf, len);
-                buf = nb;
-            }
-            n = ap_get_client_block(r, buf + len, cap - 1 - len);
-            if (n < 0)
-                return HTTP_BAD_REQUEST;
-            if (n == 0)
-                break;
-            len += (apr_size_t)n;
-            if (len > max) {
-                *too_big = 1;
-                r->connection->keepalive = AP_CONN_CLOSE;
-                return OK;
-            }
+    /* Asked once: it answers "no" as soon as anything was read. */
+    for (rc = ap_should_client_block(r); rc; ) {
+        long n;
+        if (len + 1 == cap) {
+            apr_size_t ncap = cap * 2 < max + 2 ? cap * 2 : max + 2;
+            char *nb = apr_palloc(r->pool, ncap);
+            memcpy(nb, buf, len);
+            buf = nb;
+            cap = ncap;
+        }
+        if ((n = ap_get_client_block(r, buf + len, cap - 1 - len)) < 0)
+            return HTTP_BAD_REQUEST;
+        if (n == 0)
+            break;
+        len += (apr_size_t)n;
+        if (len > max) {
+            *too_big = 1;
+            r->connection->keepalive = AP_CONN_CLOSE;
+            return OK;
         }
     }
     buf[len] = '\0';
