@@ -1,13 +1,13 @@
 # Fuzzing (libFuzzer + ASan + UBSan) of the parsers that see untrusted input,
 # and the unit tests under ASan/UBSan (LeakSanitizer on) and under valgrind.
-#   make fuzz [FUZZ_SECONDS=30] [FUZZ_TARGETS="ingest conf json"]
+#   make fuzz [FUZZ_SECONDS=30] [FUZZ_TARGETS="ingest conf json sqs awserr sigv4"]
 #   make check-asan-unit
 #   make check-valgrind-unit
 # Seeds are t/fuzz/<target>/ (committed); new corpus entries go to
 # $(BUILD)/fuzz/corpus/<target>/ and crashes to $(BUILD)/fuzz/artifacts/.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS ?= ingest conf json
+FUZZ_TARGETS ?= ingest conf json sqs awserr sigv4
 FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined $(WARN) $(APR_CFLAGS) -Iinclude
 FUZZ_RUNOPTS ?= -timeout=10 -max_len=4096 -print_final_stats=1
@@ -31,6 +31,20 @@ $(BUILD)/fuzz/bin/fuzz_$(1): t/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(CORE_HDR)
 endef
 $(foreach t,ingest conf json,$(eval $(call fuzz_rule,$(t))))
 
+# Parsers of AWS's answers and the SigV4 canonicalizer (issue 4): they sit on
+# the HTTP and signing code, so they link curl and OpenSSL too.
+FUZZ_AWS_SRC       := src/dsf_aws.c src/dsf_http.c src/dsf_sigv4.c src/dsf_creds.c src/dsf_stats.c \
+                      src/dsf_json.c src/dsf_util.c
+FUZZ_SRC_sqs       := src/dsf_sqs.c $(FUZZ_AWS_SRC)
+FUZZ_SRC_awserr    := $(FUZZ_AWS_SRC)
+FUZZ_SRC_sigv4     := src/dsf_sigv4.c src/dsf_util.c
+define fuzz_rule_aws
+$(BUILD)/fuzz/bin/fuzz_$(1): t/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(CORE_HDR)
+	@mkdir -p $$(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ $$< $(FUZZ_SRC_$(1)) $(APR_LIBS) $(LIBS)
+endef
+$(foreach t,sqs awserr sigv4,$(eval $(call fuzz_rule_aws,$(t))))
+
 fuzz-build: $(FUZZ_BIN)
 
 # Runs every target for FUZZ_SECONDS, full log in $(BUILD)/fuzz/<target>.log;
@@ -38,7 +52,7 @@ fuzz-build: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus/$$t $(BUILD)/fuzz/artifacts; \
-	    case $$t in conf) dict=t/fuzz/conf.dict;; *) dict=t/fuzz/json.dict;; esac; \
+	    dict=t/fuzz/$$t.dict; [ -f $$dict ] || dict=t/fuzz/json.dict; \
 	    echo "== fuzz_$$t for $(FUZZ_SECONDS)s (log: $(BUILD)/fuzz/$$t.log)"; \
 	    rc=0; $(BUILD)/fuzz/bin/fuzz_$$t $(FUZZ_RUNOPTS) -max_total_time=$(FUZZ_SECONDS) \
 	        -dict=$$dict -artifact_prefix=$(BUILD)/fuzz/artifacts/$$t- \
