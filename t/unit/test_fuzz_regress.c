@@ -137,6 +137,41 @@ int main(void)
            "SendMessageBatch: the entry echoed with another body's MD5 is not confirmed");
     }
 
+    /* fuzz_sqs: Delete/ChangeMessageVisibilityBatch answers are counted by
+     * the length of "Successful", whatever its entries say. An answer that
+     * repeats an Id (or names entries never sent) confirms more than was
+     * sent: the tick's "deleted" count is overstated and DSF00304 ("could not
+     * be deleted; they will be delivered again") is not logged for the entry
+     * SQS never confirmed. Reduced from build/fuzz/artifacts/sqs-crash-d4121371...:
+     * a batch of 2, answered with entry "0" three times. */
+    {
+        dsf_aws_conf_t conf;
+        dsf_aws_t *a;
+        dsf_sqs_msg_t m0, m1;
+        const dsf_sqs_msg_t *msgs[2] = { &m0, &m1 };
+        int n;
+        memset(&conf, 0, sizeof(conf));
+        memset(&m0, 0, sizeof(m0));
+        memset(&m1, 0, sizeof(m1));
+        conf.region = "us-east-1";
+        conf.sqs_endpoint = "http://127.0.0.1:1";
+        a = dsf_aws_on(p, &conf, NULL, NULL);
+        m0.receipt = "rh-0";
+        m1.receipt = "rh-1";
+        c = dsf_sqs_receipts_call(a, p, "http://127.0.0.1:1/000000000000/q", msgs, 2, -1);
+        c->http.rv = APR_SUCCESS;
+        c->http.status = 200;
+        c->http.resp_headers = apr_table_make(p, 1);
+        c->http.resp_body = "{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"0\"},{\"Id\":\"0\"}],\"Failed\":[]}";
+        c->http.resp_len = strlen(c->http.resp_body);
+        dsf_aws_classify(c, p);
+        n = dsf_sqs_receipts_parse(c, p);
+        is_int(n, 1, "DeleteMessageBatch of 2 answered with entry 0 three times: 1 confirmed");
+        c->http.resp_body = "{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"7\"},{\"Id\":\"x\"}],\"Failed\":[]}";
+        c->http.resp_len = strlen(c->http.resp_body);
+        is_int(dsf_sqs_receipts_parse(c, p), 1, "entries never sent (7, x) confirm nothing: only 0 counts");
+    }
+
     /* Found by t/15_fault_sqs_hang.t and t/16_fault_backlog.t: a tick that
      * overruns its slot by more than min(window/2, 1 s) (SQS hanging until
      * DosificadorTimeout, a slow tick) makes dsf_sched_next skip to "the next
