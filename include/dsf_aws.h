@@ -25,6 +25,7 @@ typedef struct dsf_aws_call_t {
     const char *action;            /* for logs: "SendMessageBatch", "Invoke", ... */
     void *baton;
     dsf_slot_t *slot;              /* when set, SQS calls are counted there */
+    int entries;                   /* batch calls: how many entries were sent */
     /* out */
     apr_status_t rv;       /* APR_SUCCESS on 2xx; DSF_EUNAVAIL when no answer came,
                               or AWS throttled (429, 503, *Throttl*) or failed (5xx);

@@ -125,7 +125,13 @@ void dsf_aws_classify(dsf_aws_call_t *c, apr_pool_t *p)
          * holds the session token: keep only what comes before it. */
         const char *cut = strstr(c->aws_message, "The Canonical String");
         apr_size_t len = cut ? (apr_size_t)(cut - c->aws_message) : strlen(c->aws_message);
-        c->aws_message = apr_pstrmemdup(p, c->aws_message, len > 200 ? 200 : len);
+        if (len > 200) {
+            len = 200;
+            /* never inside a UTF-8 character: the message goes into JSON */
+            while (len > 0 && ((unsigned char)c->aws_message[len] & 0xC0) == 0x80)
+                len--;
+        }
+        c->aws_message = apr_pstrmemdup(p, c->aws_message, len);
     }
     if (h->status == 429 || h->status >= 500 || is_throttle(c->aws_code))
         c->rv = DSF_EUNAVAIL;

@@ -38,8 +38,10 @@ apr_time_t dsf_sched_next(const dsf_slot_t *s, apr_time_t now, apr_time_t *pslot
         slot = s->t0 + (floor_div(s->last_slot - s->t0, w) + 1) * w;
     else
         slot = s->t0;
-    if (slot + late < now)                          /* missed slots are skipped */
-        slot = s->t0 + (floor_div(now - s->t0 - 1, w) + 1) * w;
+    /* Missed slots are skipped: the next is the first not yet past its
+     * tolerance, so a dispatcher that wakes a little after it still ticks. */
+    if (slot + late < now)
+        slot = s->t0 + (floor_div(now - late - s->t0 - 1, w) + 1) * w;
     *pslot = slot;
     return slot;
 }

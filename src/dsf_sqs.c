@@ -220,6 +220,7 @@ dsf_aws_call_t *dsf_sqs_receipts_call(dsf_aws_t *a, apr_pool_t *p, const char *q
                                       const dsf_sqs_msg_t *const *msgs, int n, int visibility_s)
 {
     dsf_json_t *req = dsf_json_object(p), *entries = dsf_json_array(p);
+    dsf_aws_call_t *c;
     const char *body;
     apr_size_t len;
     int i;
@@ -235,13 +236,17 @@ dsf_aws_call_t *dsf_sqs_receipts_call(dsf_aws_t *a, apr_pool_t *p, const char *q
     dsf_json_set_str(req, "QueueUrl", queue_url);
     dsf_json_set(req, "Entries", entries);
     body = dsf_json_dump(req, p, &len);
-    return dsf_aws_sqs_call(a, p, visibility_s < 0 ? "DeleteMessageBatch"
-                                                   : "ChangeMessageVisibilityBatch", body, len);
+    c = dsf_aws_sqs_call(a, p, visibility_s < 0 ? "DeleteMessageBatch"
+                                                : "ChangeMessageVisibilityBatch", body, len);
+    c->entries = n;
+    return c;
 }
 
 int dsf_sqs_receipts_parse(const dsf_aws_call_t *c, apr_pool_t *p)
 {
     dsf_json_t *j, *ok, *bad;
+    char seen[DSF_SQS_MAX_BATCH] = { 0 };
+    int confirmed = 0;
     apr_size_t i;
 
     if (c->rv != APR_SUCCESS) {
@@ -255,6 +260,18 @@ int dsf_sqs_receipts_parse(const dsf_aws_call_t *c, apr_pool_t *p)
     }
     ok = dsf_json_get(j, "Successful", p);
     bad = dsf_json_get(j, "Failed", p);
+    /* Count each entry we sent once, by its Id: a confused answer that
+     * repeats an Id or names one never sent confirms nothing more. */
+    for (i = 0; ok && i < dsf_json_size(ok); i++) {
+        const char *id = dsf_json_get_str(dsf_json_at(ok, i, p), "Id");
+        char *end;
+        long k = id ? strtol(id, &end, 10) : -1;
+        if (id && !*end && *id && k >= 0 && k < c->entries && k < DSF_SQS_MAX_BATCH
+            && !seen[k]) {
+            seen[k] = 1;
+            confirmed++;
+        }
+    }
     for (i = 0; bad && i < dsf_json_size(bad); i++) {
         dsf_json_t *e = dsf_json_at(bad, i, p);
         dsf_log(DSF_LOG_ERR, DSF_EAWS, "DSF00206: %s: entry %s failed: %s %s", c->action,
@@ -262,7 +279,7 @@ int dsf_sqs_receipts_parse(const dsf_aws_call_t *c, apr_pool_t *p)
                 dsf_json_get_str(e, "Code") ? dsf_json_get_str(e, "Code") : "",
                 dsf_json_get_str(e, "Message") ? dsf_json_get_str(e, "Message") : "");
     }
-    return ok ? (int)dsf_json_size(ok) : 0;
+    return confirmed;
 }
 
 apr_status_t dsf_sqs_depth(dsf_aws_t *a, apr_pool_t *p, const char *queue_url, dsf_slot_t *slot,
