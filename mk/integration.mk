@@ -10,6 +10,6 @@ GATES ?= on
 TESTS ?=
 
 .PHONY: check-integration
-check-integration: all
+check-integration: all status-deps
 	MPMS="$(MPMS)" GATES="$(GATES)" APXS="$(APXS)" HTTPD="$(HTTPD)" \
 	    t/rig/suite.sh -apxs $(APXS) -httpd $(HTTPD) $(TESTS)
