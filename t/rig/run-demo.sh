@@ -86,6 +86,7 @@ DefaultRuntimeDir "$RUN_DIR/logs"
 $user_group
 LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
 LoadModule authz_core_module $MODDIR/mod_authz_core.so
+LoadModule authz_host_module $MODDIR/mod_authz_host.so
 StartServers 1
 DocumentRoot "$RUN_DIR"
 Include "$RUN_DIR/dosificador.conf"
@@ -101,6 +102,7 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 echo "httpd $httpd_pid on http://127.0.0.1:$port/envio: perMinute=$PER_MINUTE perInvocation=$PER_INVOCATION window=$WINDOW"
+echo "status page (open it in a browser while this runs): http://127.0.0.1:$port/dosificador-status"
 echo
 
 body=$(node -e 'console.log(JSON.stringify(Array.from({length: 20}, (_, i) => ({id: i + 1, order: "A-" + (1000 + i)}))))')
@@ -124,3 +126,13 @@ wait "$watch_pid"
 echo
 echo "httpd's log of the ticks ($RUN_DIR/logs/error_log):"
 grep -a 'DSF00305' "$RUN_DIR/logs/error_log" | grep -v 'received 0,' | tail -n 5 | sed 's/^/  /' || true
+echo
+echo "the status page's totals (http://127.0.0.1:$port/dosificador-status?json):"
+curl -sS "http://127.0.0.1:$port/dosificador-status?json" | node -e '
+  let s = ""; process.stdin.on("data", (d) => s += d).on("end", () => {
+    for (const d of JSON.parse(s).dosers) {
+      const t = d.totals;
+      console.log(`  ${d.name}: accepted ${t.accepted}, delivered ${t.delivered}, deleted ${t.deleted}, ` +
+        `ticks ${t.ticks}, invocations ${t.invocations.accepted}, queue ${d.queue.visible ?? "?"} waiting`);
+    }
+  });' || true
