@@ -168,18 +168,7 @@ static apr_status_t sign_all(dsf_aws_t *a, apr_pool_t *p, dsf_aws_call_t **calls
         dsf_aws_call_t *c = calls[i];
         if (only_skewed && !is_skew(c))
             continue;
-        /* Re-signing drops the previous signature headers. */
-        if (only_skewed) {
-            apr_array_header_t *keep = apr_array_make(p, c->http.headers->nelts, sizeof(dsf_header_t));
-            int k;
-            for (k = 0; k < c->http.headers->nelts; k++) {
-                dsf_header_t *hd = &APR_ARRAY_IDX(c->http.headers, k, dsf_header_t);
-                if (strcasecmp(hd->name, "Authorization") && strcasecmp(hd->name, "X-Amz-Date")
-                    && strcasecmp(hd->name, "X-Amz-Security-Token") && strcasecmp(hd->name, "Host"))
-                    dsf_header_add(keep, hd->name, hd->value);
-            }
-            c->http.headers = keep;
-        }
+        /* The signer replaces a previous signature's headers itself. */
         rv = dsf_sigv4_sign(p, a->sigcache, &creds, a->conf.region, c->service, now,
                             c->http.method, c->http.url, c->http.headers,
                             c->http.body, c->http.body_len);
